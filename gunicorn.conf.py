@@ -1,0 +1,98 @@
+"""gunicorn settings for the progress server, read as documentation.
+
+Start it with `gunicorn -c gunicorn.conf.py`. Our own settings come from
+environment variables (see the README); a bad one stops the start here, with
+a line naming the variable.
+"""
+
+import os
+import signal
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # so `web` imports from any cwd
+
+from web.settings import SettingsError, load_settings  # noqa: E402
+
+try:
+    settings = load_settings(os.environ)
+except SettingsError as error:
+    sys.exit(f"gunicorn.conf.py: {error}")
+
+# --- The app -----------------------------------------------------------------
+
+# The WSGI app. No `preload_app`: it would import the app in the master, before
+# the worker's gevent monkey-patching.
+wsgi_app = "web.wsgi:app"
+
+# Run from this folder, whatever the caller's working directory.
+chdir = os.path.dirname(os.path.abspath(__file__))
+
+# --- Where and how many -----------------------------------------------------
+
+# Listen address, from BIND (default 127.0.0.1:8000).
+bind = [settings.bind]
+
+# gevent: one process serves thousands of open streams as greenlets.
+worker_class = "gevent"
+
+# Exactly one worker: the in-memory hub lives in one process, and a second worker
+# would show each client only half of the events (sse-starlette#75). More
+# workers need REDIS_URL; `on_starting` below refuses them otherwise.
+workers = 1
+
+# Open connections one worker holds at once; every SSE client is one. Raise the
+# open-file limit (`ulimit -n`) to match.
+worker_connections = 20000
+
+# Connections waiting to be accepted: a burst of reconnects after a restart
+# must not be refused.
+backlog = 4096
+
+# --- Timeouts ----------------------------------------------------------------
+
+# An idle keep-alive connection stays open longer than SSE_RETRY_MS, so a
+# browser's reconnect on it never races the server closing it.
+keepalive = max(5, settings.sse_retry_ms // 1000 + 3)
+
+# The master restarts a worker silent for this long. The gevent worker reports
+# every second from its own greenlet, so only a blocked event loop trips it.
+timeout = 30
+
+# After SIGTERM, how long gunicorn waits for connections before killing the
+# worker. Our hook ends every stream within a few seconds, so this is a backstop.
+graceful_timeout = 10
+
+# No control socket: nothing here uses `gunicornc`, and one fixed socket path
+# would collide between servers started side by side (tests, several sites).
+control_socket_disable = True
+
+# --- Logging -------------------------------------------------------------------
+
+errorlog = "-"
+loglevel = "info"
+
+
+# --- Hooks -------------------------------------------------------------------
+
+def on_starting(server):
+    """Refuse more than one worker without REDIS_URL, and say why."""
+    if server.cfg.workers > 1 and not settings.redis_url:
+        sys.exit(f"gunicorn.conf.py: {server.cfg.workers} workers need REDIS_URL: without it each "
+                 "worker has its own in-memory hub and clients would miss events. Use one worker.")
+
+
+def post_worker_init(worker):
+    """Chain SIGTERM to a graceful shutdown: 503 for new jobs at once, running jobs
+    `interrupted` after a short grace, every stream told and ended, then gunicorn's own exit."""
+    import gevent
+
+    from progress.flask_adapter import service_of
+
+    service = service_of(worker.wsgi)
+    gunicorn_exit = worker.handle_exit
+
+    def stop(signum, frame):
+        service.shutdown()
+        gunicorn_exit(signum, frame)
+
+    signal.signal(signal.SIGTERM, lambda signum, frame: gevent.spawn(stop, signum, frame))

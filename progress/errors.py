@@ -1,0 +1,77 @@
+"""The exception tree of `progress`; `web/errors.py` maps each to a status.
+
+    ProgressError
+    ├── UnknownKind            the kind names no registered kind
+    ├── InvalidParams          a param is unknown, of the wrong type or out of range
+    ├── JobNotFound            no such job (or it was forgotten)
+    ├── NotCancellable         the job is already terminal
+    ├── NoResult               the job has not succeeded
+    ├── QueueFull              JOBS_QUEUE_SIZE jobs already wait
+    ├── ShuttingDown           the server is stopping
+    └── IllegalTransition      a bug: a job asked to leave a terminal state
+
+    BaseException
+    ├── Cancelled              raised inside a job when it is cancelled
+    └── Interrupted            raised inside a job when the server stops
+
+`Cancelled` and `Interrupted` are `BaseException`s (like rq's shutdown exception)
+so that a job's own `except Exception:` cannot swallow them.
+"""
+
+
+class ProgressError(Exception):
+    """Base of every error `progress` raises on purpose."""
+
+    code = "internal"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class UnknownKind(ProgressError):
+    code = "unknown_kind"
+
+
+class InvalidParams(ProgressError):
+    code = "invalid_params"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class JobNotFound(ProgressError):
+    code = "not_found"
+
+
+class NotCancellable(ProgressError):
+    code = "not_cancellable"
+
+
+class NoResult(ProgressError):
+    code = "no_result"
+
+
+class QueueFull(ProgressError):
+    code = "queue_full"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ShuttingDown(ProgressError):
+    code = "shutting_down"
+
+
+class IllegalTransition(ProgressError):
+    """A job may only move forward, and never out of a terminal state."""
+
+
+class Cancelled(BaseException):
+    """Raised in a job's greenlet when someone cancelled it."""
+
+
+class Interrupted(BaseException):
+    """Raised in a job's greenlet when the server stops before the job ends."""

@@ -1,0 +1,199 @@
+"""In-memory pub/sub: one id counter, a bounded history for resume, a mailbox per reader.
+
+The interface is small (publish, subscribe, missed, forget, close) so that a Redis
+hub can stand in for it with the same contract.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from gevent.event import Event as Signal
+
+from . import defaults
+from .sse import encode_event
+
+
+@dataclass(slots=True, frozen=True)
+class Event:
+    """One published event, encoded once for every subscriber."""
+
+    id: int
+    type: str
+    job_id: str
+    frame: bytes
+    terminal: bool
+
+
+@dataclass(slots=True)
+class _JobHistory:
+    """What resume needs of one job: all its `state` events and its newest `progress`."""
+
+    states: list[Event] = field(default_factory=list)
+    progress: Event | None = None
+
+
+class Subscription:
+    """One reader's bounded mailbox: a job's pending `progress` is replaced by its newest,
+    `state` events are kept; past `limit` pending events the reader is cut off to resume."""
+
+    __slots__ = ("_hub", "job_id", "_pending", "_ready", "_limit", "_farewell",
+                 "closed", "finished", "coalesced")
+
+    def __init__(self, hub: Hub, job_id: str | None, limit: int) -> None:
+        self._hub = hub
+        self.job_id = job_id
+        self._pending: dict[object, Event] = {}
+        self._ready = Signal()
+        self._limit = limit
+        self._farewell = b""
+        self.closed = False
+        self.finished = False
+        self.coalesced = 0
+
+    def deliver(self, event: Event) -> None:
+        """Called by the hub; never waits."""
+        if self.closed:
+            return
+        key = ("progress", event.job_id) if event.type == "progress" else event.id
+        if self._pending.pop(key, None) is not None:
+            self.coalesced += 1
+        self._pending[key] = event  # re-inserted last, so pending stays in id order
+        if len(self._pending) > self._limit:
+            self._pending.clear()
+            self.end()
+        self._ready.set()
+
+    def end(self, farewell: bytes = b"") -> None:
+        """Stop taking events; the reader gets what is pending, then `farewell`, then the end."""
+        self.closed = True
+        self._farewell = farewell
+        self._ready.set()
+
+    def next_block(self, timeout: float) -> bytes | None:
+        """Every pending event as one write, or None after `timeout` idle seconds."""
+        if not self._pending and not self.closed:
+            self._ready.wait(timeout)
+        self._ready.clear()
+        events, self._pending = self._pending.values(), {}
+        block = b"".join(event.frame for event in events)
+        if self.job_id is not None and any(event.terminal for event in events):
+            self.finished = True
+        if self.closed:
+            self.finished = True
+            block += self._farewell
+        return block or None
+
+    def close(self) -> None:
+        """Release the mailbox; called in the stream's `finally`."""
+        self.closed = True
+        self.finished = True
+        self._pending = {}
+        self._hub.unsubscribe(self)
+
+
+class Hub:
+    """Publishes job events with strictly increasing ids and remembers what resume needs."""
+
+    def __init__(self, state_history: int = defaults.STATE_HISTORY,
+                 mailbox_limit: int = defaults.MAILBOX_MAX_EVENTS) -> None:
+        # The counter starts at the start time in µs, so a restart never reuses an id.
+        self.first_id = int(time.time() * 1_000_000)
+        self.last_id = self.first_id - 1
+        self._mailbox_limit = mailbox_limit
+        self._histories: dict[str, _JobHistory] = {}
+        self._states: deque[Event] = deque(maxlen=state_history)
+        self._floor = self.last_id  # resume from below this id gets a fresh snapshot
+        self._all: set[Subscription] = set()
+        self._by_job: dict[str, set[Subscription]] = {}
+        self.published = 0
+        self.closed = False
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._all) + sum(len(subs) for subs in self._by_job.values())
+
+    def publish(self, type: str, job_id: str, payload: str, terminal: bool = False) -> Event:
+        """Encode once, remember for resume, hand to every subscriber; never waits."""
+        self.last_id += 1
+        event = Event(self.last_id, type, job_id, encode_event(type, self.last_id, payload), terminal)
+        self._remember(event)
+        self.published += 1
+        for sub in tuple(self._all):
+            sub.deliver(event)
+        for sub in tuple(self._by_job.get(job_id, ())):
+            sub.deliver(event)
+        return event
+
+    def _remember(self, event: Event) -> None:
+        history = self._histories.setdefault(event.job_id, _JobHistory())
+        if event.type == "progress":
+            history.progress = event
+            return
+        history.states.append(event)
+        if len(self._states) == self._states.maxlen:
+            self._floor = max(self._floor, self._states[0].id)
+        self._states.append(event)
+
+    def subscribe(self, job_id: str | None = None) -> Subscription:
+        """A mailbox for every job's events (`job_id` None) or one job's."""
+        sub = Subscription(self, job_id, self._mailbox_limit)
+        if self.closed:
+            sub.end()
+        elif job_id is None:
+            self._all.add(sub)
+        else:
+            self._by_job.setdefault(job_id, set()).add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        if sub.job_id is None:
+            self._all.discard(sub)
+            return
+        subs = self._by_job.get(sub.job_id)
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del self._by_job[sub.job_id]
+
+    def missed(self, since: int | None, job_id: str | None = None) -> list[Event] | None:
+        """The events after `since` in id order, or None when a fresh snapshot is due:
+        no id, an id above the newest, or one older than what is still held."""
+        if since is None or since > self.last_id or since < self.first_id - 1:
+            return None
+        if job_id is not None:
+            history = self._histories.get(job_id)
+            if history is None:
+                return None
+            events = [event for event in history.states if event.id > since]
+            progress = [history.progress] if history.progress else []
+        else:
+            if since < self._floor:
+                return None
+            events = [event for event in self._states if event.id > since]
+            progress = [h.progress for h in self._histories.values() if h.progress]
+        events.extend(event for event in progress if event.id > since)
+        return sorted(events, key=lambda event: event.id)
+
+    def terminal_id(self, job_id: str) -> int | None:
+        """The id of the event that ended the job, if it ended."""
+        history = self._histories.get(job_id)
+        if history and history.states and history.states[-1].terminal:
+            return history.states[-1].id
+        return None
+
+    def forget(self, job_id: str) -> None:
+        """Drop a job's history; resuming from before its last event now gets a snapshot."""
+        history = self._histories.pop(job_id, None)
+        if history is None:
+            return
+        newest = max([e.id for e in history.states] + ([history.progress.id] if history.progress else []))
+        self._floor = max(self._floor, newest)
+
+    def close(self, farewell: bytes) -> None:
+        """End every subscription after what it has pending, then `farewell`."""
+        self.closed = True
+        for sub in tuple(self._all) + tuple(s for subs in self._by_job.values() for s in subs):
+            sub.end(farewell)

@@ -1,0 +1,175 @@
+"""The job model: states, progress, legal transitions and the contract's JSON shape. No I/O."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import os
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+from .errors import IllegalTransition
+
+
+class JobState(str, Enum):
+    """A job's state; the values are the contract's wire strings."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def terminal(self) -> bool:
+        return self not in (JobState.QUEUED, JobState.RUNNING)
+
+
+_NEXT_STATES = {
+    JobState.QUEUED: {JobState.RUNNING, JobState.CANCELLED, JobState.INTERRUPTED},
+    JobState.RUNNING: {JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED, JobState.INTERRUPTED},
+}
+
+
+_sequence = itertools.count()
+"""Creation order, for sorting newest first where timestamps may tie."""
+
+
+def new_job_id() -> str:
+    """22 characters of URL-safe base64: 128 random bits, so ids can't be guessed."""
+    return base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode("ascii")
+
+
+def format_timestamp(epoch: float | None) -> str | None:
+    """RFC 3339 UTC with milliseconds and `Z`, as the contract writes times."""
+    if epoch is None:
+        return None
+    moment = datetime.fromtimestamp(epoch, timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def percent_of(done: int, total: int | None) -> float | None:
+    """None while the total is unknown; never 100.0 before the end, exactly 100.0 at it."""
+    if total is None:
+        return None
+    if done >= total:
+        return 100.0
+    return min(round(100 * done / total, 1), 99.9)
+
+
+@dataclass(slots=True)
+class Progress:
+    done: int = 0
+    total: int | None = None
+    message: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "done": self.done,
+            "total": self.total,
+            "percent": percent_of(self.done, self.total),
+            "message": self.message,
+        }
+
+
+@dataclass(slots=True, frozen=True)
+class ResultFile:
+    """Where a succeeded job's result lies and how it is served."""
+
+    path: str
+    content_type: str
+    extension: str
+    size: int
+
+    def to_dict(self, job: Job) -> dict[str, Any]:
+        return {
+            "url": f"/api/jobs/{job.id}/result",
+            "content_type": self.content_type,
+            "filename": job.result_filename(),
+            "size": self.size,
+        }
+
+
+class Job:
+    """One run of a kind. Moves forward only; once terminal it never changes again."""
+
+    __slots__ = ("id", "sequence", "kind", "params", "state", "progress", "created_at",
+                 "started_at", "finished_at", "error", "result")
+
+    def __init__(self, kind: str, params: dict[str, Any], total: int | None = None) -> None:
+        self.id = new_job_id()
+        self.sequence = next(_sequence)
+        self.kind = kind
+        self.params = params
+        self.state = JobState.QUEUED
+        self.progress = Progress(total=total)
+        self.created_at = time.time()
+        self.started_at: float | None = None
+        self.finished_at: float | None = None
+        self.error: str | None = None
+        self.result: ResultFile | None = None
+
+    @property
+    def terminal(self) -> bool:
+        return self.state.terminal
+
+    def start(self) -> None:
+        self._move_to(JobState.RUNNING)
+        self.started_at = time.time()
+
+    def succeed(self, result: ResultFile) -> None:
+        self._move_to(JobState.SUCCEEDED)
+        self.result = result
+        self.finished_at = time.time()
+
+    def stop(self, state: JobState, error: str | None = None) -> None:
+        """End the job as failed, cancelled or interrupted; progress stays where it was."""
+        if state is JobState.SUCCEEDED:
+            raise IllegalTransition("a job succeeds only with its result")
+        self._move_to(state)
+        self.error = error
+        self.finished_at = time.time()
+
+    def update_progress(self, done: int, total: int | None, message: str | None) -> bool:
+        """Apply a report; `done` never decreases and never passes a known total. True if it changed."""
+        if self.terminal:
+            raise IllegalTransition(f"job {self.id} is {self.state.value}; its progress is final")
+        if total is not None and total < self.progress.done:
+            raise ValueError(f"total {total} is below the {self.progress.done} already done")
+        done = max(done, self.progress.done)
+        if total is not None:
+            done = min(done, total)
+        new = Progress(done, total, message)
+        if new == self.progress:
+            return False
+        self.progress = new
+        return True
+
+    def result_filename(self) -> str | None:
+        if self.result is None:
+            return None
+        return f"{self.kind}-{self.id}.{self.result.extension}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract's job object."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "params": self.params,
+            "state": self.state.value,
+            "progress": self.progress.to_dict(),
+            "created_at": format_timestamp(self.created_at),
+            "started_at": format_timestamp(self.started_at),
+            "finished_at": format_timestamp(self.finished_at),
+            "error": self.error,
+            "result": self.result.to_dict(self) if self.result else None,
+        }
+
+    def _move_to(self, state: JobState) -> None:
+        if state not in _NEXT_STATES.get(self.state, ()):
+            raise IllegalTransition(f"job {self.id} cannot go from {self.state.value} to {state.value}")
+        self.state = state

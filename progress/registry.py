@@ -1,0 +1,180 @@
+"""Job kinds: `@job_kind` registers a function with its params as JSON Schema."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from .errors import InvalidParams, UnknownKind
+
+KindFunction = Callable[..., Any]
+"""`fn(ctx, **params)`; its return value, when it wrote no result, becomes the JSON result."""
+
+
+@dataclass(frozen=True)
+class JobKind:
+    name: str
+    title: str
+    description: str
+    schema: dict[str, Any]
+    function: KindFunction
+    total: Callable[[dict[str, Any]], int | None] | None = None
+    validator: Draft202012Validator = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        Draft202012Validator.check_schema(self.schema)
+        object.__setattr__(self, "validator", Draft202012Validator(self.schema))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract's entry in `GET /api/kinds`."""
+        return {"name": self.name, "title": self.title, "description": self.description,
+                "params": self.schema}
+
+    def initial_total(self, params: dict[str, Any]) -> int | None:
+        return self.total(params) if self.total else None
+
+
+def object_schema(properties: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """A JSON Schema 2020-12 object of these params; those without a default are required."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "properties": {name: dict(spec) for name, spec in properties.items()},
+        "required": [name for name, spec in properties.items() if "default" not in spec],
+        "additionalProperties": False,
+    }
+
+
+class KindRegistry:
+    """The kinds a server offers, by name."""
+
+    def __init__(self) -> None:
+        self._kinds: dict[str, JobKind] = {}
+
+    def __iter__(self) -> Iterator[JobKind]:
+        return iter(self._kinds.values())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._kinds
+
+    def get(self, name: str) -> JobKind:
+        try:
+            return self._kinds[name]
+        except KeyError:
+            raise UnknownKind(f"There is no job kind named {_short(name)}.") from None
+
+    def add(self, kind: JobKind) -> JobKind:
+        if kind.name in self._kinds:
+            raise ValueError(f"a job kind named {kind.name!r} is already registered")
+        self._kinds[kind.name] = kind
+        return kind
+
+    def job_kind(
+        self,
+        name: str,
+        *,
+        title: str | None = None,
+        description: str | None = None,
+        params: Mapping[str, Mapping[str, Any]] | None = None,
+        total: Callable[[dict[str, Any]], int | None] | None = None,
+    ) -> Callable[[KindFunction], KindFunction]:
+        """Register `fn(ctx, **params)` as a kind; `params` maps each name to its JSON Schema.
+
+        `total` may compute the progress total from the params, so a queued job
+        already shows a determinate bar.
+        """
+
+        def register(function: KindFunction) -> KindFunction:
+            doc = inspect.getdoc(function) or ""
+            self.add(JobKind(
+                name=name,
+                title=title or name.replace("_", " ").capitalize(),
+                description=description if description is not None else doc.split("\n\n")[0],
+                schema=object_schema(params or {}),
+                function=function,
+                total=total,
+            ))
+            return function
+
+        return register
+
+    def validate(self, name: str, params: Any) -> tuple[JobKind, dict[str, Any]]:
+        """The kind and its params with defaults filled in, or `UnknownKind` / `InvalidParams`."""
+        kind = self.get(name)
+        if not isinstance(params, dict):
+            raise InvalidParams("params must be a JSON object.", field="params")
+        error = best_match(kind.validator.iter_errors(params))
+        if error is not None:
+            raise _invalid(error)
+        return kind, _with_defaults(kind.schema, params)
+
+
+def _with_defaults(schema: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """Fill in defaults and turn integral floats of integer params into ints (`10.0` is 10)."""
+    filled = {}
+    for name, spec in schema["properties"].items():
+        if name in params:
+            value = params[name]
+            if spec.get("type") == "integer" and isinstance(value, float):
+                value = int(value)
+            filled[name] = value
+        elif "default" in spec:
+            filled[name] = spec["default"]
+    return filled
+
+
+_TYPE_NAMES = {"integer": "an integer", "number": "a number", "string": "a string",
+               "boolean": "true or false", "object": "an object", "array": "an array",
+               "null": "null"}
+
+
+def _invalid(error: ValidationError) -> InvalidParams:
+    """One sentence naming the param, whatever rule it broke."""
+    path = [str(part) for part in error.absolute_path]
+    field_name = "params." + ".".join(path) if path else "params"
+    rule, limit = error.validator, error.validator_value
+    if rule == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        unknown = extra[0] if extra else "?"
+        return InvalidParams(f"params.{_short(unknown)} is not a param of this kind.",
+                             field=f"params.{unknown}")
+    if rule == "required":
+        missing = [name for name in limit if name not in error.instance]
+        name = missing[0] if missing else "?"
+        return InvalidParams(f"params.{name} is required.", field=f"params.{name}")
+    sentences = {
+        "type": lambda: f"must be {_type_name(limit)}",
+        "minimum": lambda: f"must be at least {limit}",
+        "maximum": lambda: f"must be at most {limit}",
+        "exclusiveMinimum": lambda: f"must be greater than {limit}",
+        "exclusiveMaximum": lambda: f"must be less than {limit}",
+        "minLength": lambda: f"must be at least {limit} characters long",
+        "maxLength": lambda: f"must be at most {limit} characters long",
+        "enum": lambda: "must be one of " + ", ".join(_short(v) for v in limit),
+        "const": lambda: f"must be {_short(limit)}",
+        "pattern": lambda: f"must match the pattern {limit}",
+    }
+    sentence = sentences.get(rule, lambda: f"is invalid ({rule})")()
+    return InvalidParams(f"{field_name} {sentence}.", field=field_name)
+
+
+def _type_name(types: str | list[str]) -> str:
+    names = [types] if isinstance(types, str) else types
+    return " or ".join(_TYPE_NAMES.get(name, name) for name in names)
+
+
+def _short(value: object, limit: int = 60) -> str:
+    """A value quoted for a message, cut so a huge input never makes a huge error."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+default_registry = KindRegistry()
+"""The registry `@job_kind` adds to and the server offers."""
+
+job_kind = default_registry.job_kind

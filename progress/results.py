@@ -1,0 +1,49 @@
+"""Result files on disk: one file per succeeded job, removed with the job."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+import gevent
+
+from .jobs import ResultFile
+
+
+class ResultStore:
+    """A folder of result files named by job id; disk use is bounded by job retention."""
+
+    def __init__(self, directory: str | None = None) -> None:
+        self.directory = directory or tempfile.mkdtemp(prefix="progress-results-")
+        os.makedirs(self.directory, exist_ok=True)
+
+    def _path(self, job_id: str) -> str:
+        return os.path.join(self.directory, job_id)
+
+    def write(self, job_id: str, data: bytes, content_type: str, extension: str) -> ResultFile:
+        """Store bytes; the write runs in gevent's threadpool so a large result never stalls the loop."""
+        path = self._path(job_id)
+        gevent.get_hub().threadpool.apply(_write_file, (path, data))
+        return ResultFile(path, content_type, extension, len(data))
+
+    def adopt(self, job_id: str, source: str, content_type: str, extension: str) -> ResultFile:
+        """Move a file the job produced into the store (a copy when it is on another disk)."""
+        path = self._path(job_id)
+        gevent.get_hub().threadpool.apply(shutil.move, (source, path))
+        return ResultFile(path, content_type, extension, os.path.getsize(path))
+
+    def remove(self, result: ResultFile) -> None:
+        try:
+            os.remove(result.path)
+        except FileNotFoundError:
+            pass
+
+    def remove_all(self) -> None:
+        """At shutdown: an in-memory server forgets its jobs, so their files go too."""
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _write_file(path: str, data: bytes) -> None:
+    with open(path, "wb") as file:
+        file.write(data)

@@ -1,0 +1,57 @@
+"""`ProgressService`: the hub, the jobs, the runner and the streams of one process, wired together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import defaults
+from .hub import Hub
+from .jobs import JobState
+from .registry import KindRegistry, default_registry
+from .results import ResultStore
+from .runner import JobRunner
+from .streams import StreamService
+
+
+@dataclass(frozen=True)
+class ServiceOptions:
+    """Every knob of the service, defaulting to `progress.defaults`."""
+
+    concurrency: int = defaults.JOBS_CONCURRENCY
+    queue_size: int = defaults.JOBS_QUEUE_SIZE
+    keep_s: float = defaults.JOBS_KEEP_S
+    retry_ms: int = defaults.SSE_RETRY_MS
+    heartbeat_s: float = defaults.SSE_HEARTBEAT_S
+    results_dir: str | None = None
+
+
+class ProgressService:
+    """What a web adapter needs: submit and cancel jobs, open streams, report health, shut down."""
+
+    def __init__(self, registry: KindRegistry | None = None,
+                 options: ServiceOptions | None = None) -> None:
+        options = options or ServiceOptions()
+        self.registry = registry or default_registry
+        self.hub = Hub()
+        self.results = ResultStore(options.results_dir)
+        self.runner = JobRunner(self.registry, self.hub, self.results,
+                                concurrency=options.concurrency, queue_size=options.queue_size,
+                                keep_s=options.keep_s)
+        self.streams = StreamService(self.runner, self.hub, retry_ms=options.retry_ms,
+                                     heartbeat_s=options.heartbeat_s)
+
+    @property
+    def stopping(self) -> bool:
+        return not self.runner.accepting
+
+    def health(self) -> dict[str, object]:
+        """The contract's `/healthz` body."""
+        counts = self.runner.store.counts
+        return {"status": "ok",
+                "jobs": {"queued": counts[JobState.QUEUED], "running": counts[JobState.RUNNING]},
+                "streams": self.hub.subscriber_count}
+
+    def shutdown(self, grace: float = defaults.SHUTDOWN_GRACE_S) -> None:
+        """SIGTERM: refuse new jobs, interrupt what is left after `grace`, end every stream."""
+        self.runner.shutdown(grace)
+        self.results.remove_all()

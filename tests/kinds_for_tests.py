@@ -1,0 +1,53 @@
+"""Kinds that only the tests load (through JOB_KINDS_MODULES), to reach paths the shipped kinds don't."""
+
+import time
+
+from progress import JobContext, job_kind
+
+
+def burn_cpu(seconds: float) -> int:
+    """Pure-Python CPU work holding the GIL except at the interpreter's switch interval."""
+    deadline = time.perf_counter() + seconds
+    count = 0
+    while time.perf_counter() < deadline:
+        count += sum(range(1000))
+    return count
+
+
+@job_kind("fail", params={"message": {"type": "string", "default": "disk full\nsecond line"}})
+def fail(ctx: JobContext, message: str) -> None:
+    """Raises after one progress report."""
+    ctx.report(1, total=2)
+    raise RuntimeError(message)
+
+
+@job_kind("cpu_off_loop", params={"seconds": {"type": "number", "default": 2}})
+def cpu_off_loop(ctx: JobContext, seconds: float) -> None:
+    """CPU-heavy work run the right way: through the context's threadpool helper."""
+    ctx.report(0, total=1)
+    ctx.run_blocking(burn_cpu, seconds)
+    ctx.report(1)
+
+
+@job_kind("cpu_on_loop", params={"seconds": {"type": "number", "default": 0.3}})
+def cpu_on_loop(ctx: JobContext, seconds: float) -> None:
+    """The same work run the wrong way, on the event loop."""
+    burn_cpu(seconds)
+
+
+@job_kind("unknown_total", params={"steps": {"type": "integer", "default": 3}})
+def unknown_total(ctx: JobContext, steps: int) -> None:
+    """Progress with no known total."""
+    for done in range(1, steps + 1):
+        ctx.sleep(0.05)
+        ctx.report(done, total=None, message=f"step {done}")
+
+
+@job_kind("stubborn", params={"seconds": {"type": "number", "default": 30}})
+def stubborn(ctx: JobContext, seconds: float) -> None:
+    """Never looks at cancellation; only the runner's forced stop ends it early."""
+    import gevent
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        gevent.sleep(0.05)

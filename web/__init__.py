@@ -1,0 +1,65 @@
+"""The Flask app: `create_app(settings)` builds everything; nothing runs at import.
+
+Kept light on purpose: `python -m web` imports this package before `__main__`
+patches, so no module here may import gevent's patched targets at import time.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+
+from flask import Flask
+
+from progress import defaults
+from progress.flask_adapter import ProgressExtension
+from progress.registry import KindRegistry
+from progress.service import ServiceOptions
+
+from .settings import Settings, SettingsError, load_settings
+
+
+def create_app(settings: Settings | None = None, registry: KindRegistry | None = None) -> Flask:
+    """A new app with its own hub, runner and job store; `settings` default to the environment."""
+    settings = settings or load_settings(os.environ)
+    load_kinds(settings.job_kinds_modules)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = defaults.MAX_BODY_BYTES
+    app.config["SETTINGS"] = settings
+    app.json.sort_keys = False  # keep the contract's field order
+    app.json.ensure_ascii = False
+    ProgressExtension(app, registry=registry, options=ServiceOptions(
+        concurrency=settings.jobs_concurrency,
+        queue_size=settings.jobs_queue_size,
+        keep_s=settings.jobs_keep_s,
+        retry_ms=settings.sse_retry_ms,
+        heartbeat_s=settings.sse_heartbeat_s,
+        results_dir=settings.results_dir,
+    ))
+
+    from .api import api
+    from .errors import register_error_handlers
+    from .health import health
+    from .pages import pages
+    from .streams import streams
+
+    for blueprint in (api, streams, health, pages):
+        app.register_blueprint(blueprint)
+    register_error_handlers(app)
+    return app
+
+
+def load_kinds(modules: tuple[str, ...]) -> None:
+    """Import the shipped kinds and those named by `JOB_KINDS_MODULES`, so `@job_kind` registers them."""
+    importlib.import_module("progress.kinds")
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError as error:
+            raise SettingsError(f"JOB_KINDS_MODULES: cannot import {name!r} ({error})") from None
+
+
+def configure_logging() -> None:
+    """One line per record on stderr, for both entry points."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s")

@@ -1,0 +1,47 @@
+"""`python -m web`: the development server on gevent's own WSGI server."""
+
+from gevent import monkey
+
+monkey.patch_all()  # first, before anything imports socket, ssl or threading
+
+import os  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+
+import gevent  # noqa: E402
+from gevent.pywsgi import WSGIServer  # noqa: E402
+
+from progress.flask_adapter import service_of  # noqa: E402
+
+from . import configure_logging, create_app  # noqa: E402
+from .settings import SettingsError, load_settings  # noqa: E402
+
+
+def listen_address(bind: str) -> tuple[str, int] | str:
+    if bind.startswith("unix:"):
+        return bind[len("unix:"):]
+    host, port = bind.rsplit(":", 1)
+    return host.strip("[]"), int(port)
+
+
+def main() -> None:
+    configure_logging()
+    try:
+        settings = load_settings(os.environ)
+        app = create_app(settings)
+    except SettingsError as error:
+        sys.exit(str(error))
+    server = WSGIServer(listen_address(settings.bind), app)
+
+    def stop() -> None:
+        service_of(app).shutdown()
+        server.stop(timeout=5)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: gevent.spawn(stop))
+    print(f"serving on http://{settings.bind}", file=sys.stderr)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""The JSON API: kinds, jobs, cancel and results. Views read the request and hand plain values on."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request, send_file
+from werkzeug.datastructures import MultiDict
+
+from progress import defaults
+from progress.errors import JobNotFound, NoResult
+from progress.flask_adapter import service_of
+from progress.jobs import JobState
+
+from .errors import ApiError
+
+api = Blueprint("api", __name__, url_prefix="/api")
+
+_JOB_FIELDS = {"kind", "params"}
+_STATES = ", ".join(state.value for state in JobState)
+
+
+@api.before_request
+def refuse_large_bodies() -> None:
+    """413 judged by `Content-Length`, before a byte of the body is read."""
+    if (request.content_length or 0) > defaults.MAX_BODY_BYTES:
+        raise ApiError("body_too_large", "The request body is larger than 64 KiB.")
+
+
+@api.get("/kinds")
+def list_kinds() -> Response:
+    return jsonify(kinds=[kind.to_dict() for kind in service_of().registry])
+
+
+@api.post("/jobs")
+def create_job() -> tuple[Response, int, dict[str, str]]:
+    body = _json_object_body()
+    unknown = sorted(set(body) - _JOB_FIELDS)
+    if unknown:
+        raise ApiError("bad_request", f"The field {unknown[0][:60]!r} is not allowed; send only kind and params.")
+    kind = body.get("kind")
+    if not isinstance(kind, str):
+        raise ApiError("bad_request", "The field kind is required and must be a string.")
+    job = service_of().runner.submit(kind, body.get("params", {}))
+    return jsonify(job.to_dict()), 202, {"Location": f"/api/jobs/{job.id}"}
+
+
+@api.get("/jobs")
+def list_jobs() -> Response:
+    states, limit = _list_query(request.args)
+    return jsonify(jobs=[job.to_dict() for job in service_of().runner.list(states, limit)])
+
+
+@api.get("/jobs/<job_id>")
+def get_job(job_id: str) -> Response:
+    return jsonify(service_of().runner.get(job_id).to_dict())
+
+
+@api.post("/jobs/<job_id>/cancel")
+def cancel_job(job_id: str) -> tuple[Response, int]:
+    return jsonify(service_of().runner.cancel(job_id).to_dict()), 202
+
+
+@api.get("/jobs/<job_id>/result")
+def get_result(job_id: str) -> Response:
+    job = service_of().runner.get(job_id)
+    if job.state is not JobState.SUCCEEDED or job.result is None:
+        raise NoResult(f"The job is {job.state.value}; only a succeeded job has a result.")
+    try:
+        response = send_file(job.result.path, mimetype=job.result.content_type,
+                             conditional=False, etag=False)
+    except FileNotFoundError:  # forgotten by retention between the two lines above
+        raise JobNotFound("No job has this id; finished jobs are kept for a limited time.") from None
+    response.headers["Content-Disposition"] = f'attachment; filename="{job.result_filename()}"'
+    return response
+
+
+def _json_object_body() -> dict[str, Any]:
+    if request.mimetype != "application/json" or request.mimetype_params.get("charset", "utf-8").lower() not in ("utf-8", "utf8"):
+        raise ApiError("unsupported_media_type",
+                       "The body must be JSON, sent with Content-Type: application/json.")
+    try:
+        body = json.loads(request.get_data(cache=False).decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError):
+        raise ApiError("invalid_json", "The body is not valid UTF-8 JSON.") from None
+    if not isinstance(body, dict):
+        raise ApiError("invalid_json", "The body must be a JSON object.")
+    return body
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _list_query(args: MultiDict[str, str]) -> tuple[list[JobState] | None, int]:
+    """`limit`: ASCII digits 1..1000; `state`: states joined by commas. Anything else is 400."""
+    for name in ("limit", "state"):
+        if len(args.getlist(name)) > 1:
+            raise ApiError("bad_request", f"The query parameter {name} may be given only once.")
+    limit = defaults.LIST_LIMIT_DEFAULT
+    if "limit" in args:
+        raw = args["limit"]
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 4 and 1 <= int(raw) <= defaults.LIST_LIMIT_MAX):
+            raise ApiError("bad_request", f"The query parameter limit must be a whole number from 1 to {defaults.LIST_LIMIT_MAX}.")
+        limit = int(raw)
+    states = None
+    if "state" in args:
+        try:
+            states = [JobState(part) for part in args["state"].split(",")]
+        except ValueError:
+            raise ApiError("bad_request", f"The query parameter state must be one or more of {_STATES}, joined by commas.") from None
+    return states, limit

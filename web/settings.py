@@ -1,0 +1,101 @@
+"""Settings from environment variables into one frozen object. Stdlib only: `gunicorn.conf.py` reads it.
+
+A bad value raises `SettingsError` with a line naming the variable; both entry
+points print that line and exit before binding.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+
+
+class SettingsError(ValueError):
+    """A setting's value is unusable; the message starts with the variable's name."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    bind: str = "127.0.0.1:8000"
+    jobs_concurrency: int = 8
+    jobs_queue_size: int = 1000
+    jobs_keep_s: float = 3600.0
+    sse_retry_ms: int = 2000
+    sse_heartbeat_s: float = 10.0
+    redis_url: str | None = None
+    job_kinds_modules: tuple[str, ...] = ()
+    results_dir: str | None = None
+
+
+_BIND = re.compile(r"^(unix:.+|(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]*):\d{1,5})$")
+_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+def _bind(value: str) -> str:
+    if not _BIND.match(value) or (not value.startswith("unix:") and int(value.rsplit(":", 1)[1]) > 65535):
+        raise ValueError("expected host:port (port up to 65535) or unix:PATH")
+    return value
+
+
+def _integer(low: int, high: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        if not re.fullmatch(r"\d+", value.strip()) or not low <= int(value) <= high:
+            raise ValueError(f"expected a whole number from {low} to {high}")
+        return int(value)
+    return parse
+
+
+def _seconds(low: float, high: float, *, above_low: bool = False) -> Callable[[str], float]:
+    def parse(value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        fits = (number > low if above_low else number >= low) and number <= high
+        if not fits:  # also refuses nan
+            bound = "above" if above_low else "from"
+            raise ValueError(f"expected a number of seconds {bound} {low:g} up to {high:g}")
+        return number
+    return parse
+
+
+def _redis_url(value: str) -> str:
+    raise ValueError("the Redis backend is not part of this build yet; unset it to use the in-memory hub")
+
+
+def _modules(value: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in value.split(",") if name.strip())
+    for name in names:
+        if not _MODULE.match(name):
+            raise ValueError(f"expected importable module names joined by commas, {name!r} is not one")
+    return names
+
+
+_PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
+    "BIND": ("bind", _bind),
+    "JOBS_CONCURRENCY": ("jobs_concurrency", _integer(1, 1000)),
+    "JOBS_QUEUE_SIZE": ("jobs_queue_size", _integer(0, 1_000_000)),
+    "JOBS_KEEP_S": ("jobs_keep_s", _seconds(0, 365 * 24 * 3600)),
+    "SSE_RETRY_MS": ("sse_retry_ms", _integer(0, 3_600_000)),
+    "SSE_HEARTBEAT_S": ("sse_heartbeat_s", _seconds(0, 15, above_low=True)),
+    "REDIS_URL": ("redis_url", _redis_url),
+    "JOB_KINDS_MODULES": ("job_kinds_modules", _modules),
+    "RESULTS_DIR": ("results_dir", str),
+}
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Read every known variable; unset or empty ones keep their defaults."""
+    values = {}
+    for variable, (field, parse) in _PARSERS.items():
+        raw = environ.get(variable, "")
+        if raw == "":
+            continue
+        try:
+            values[field] = parse(raw)
+        except ValueError as error:
+            raise SettingsError(f"{variable}: {error}, got {raw!r}") from None
+    return Settings(**values)

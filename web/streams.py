@@ -1,0 +1,28 @@
+"""The two Server-Sent Events streams. Errors are JSON until the first byte is sent."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from progress.flask_adapter import service_of, sse_response
+
+streams = Blueprint("streams", __name__, url_prefix="/api")
+
+
+def _last_event_id() -> str | None:
+    """The header wins over `?lastEventId=`, for clients that cannot set headers."""
+    header = request.headers.get("Last-Event-ID")
+    return header if header is not None else request.args.get("lastEventId")
+
+
+@streams.get("/jobs/<job_id>/events")
+def job_events(job_id: str) -> Response:
+    stream = service_of().streams.job_stream(job_id, _last_event_id())
+    if stream is None:
+        return Response(status=204)  # the client saw the end: 204 stops EventSource for good
+    return sse_response(stream, request.environ)
+
+
+@streams.get("/events")
+def all_events() -> Response:
+    return sse_response(service_of().streams.all_stream(_last_event_id()), request.environ)
