@@ -141,7 +141,7 @@ def _invalid(error: ValidationError) -> InvalidParams:
     if rule == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         unknown = extra[0] if extra else "?"
-        return InvalidParams(f"params.{_short(unknown)} is not a param of this kind.",
+        return InvalidParams(f"params.{_cut(unknown)} is not a param of this kind.",
                              field=f"params.{unknown}")
     if rule == "required":
         missing = [name for name in limit if name not in error.instance]
@@ -168,10 +168,14 @@ def _type_name(types: str | list[str]) -> str:
     return " or ".join(_TYPE_NAMES.get(name, name) for name in names)
 
 
-def _short(value: object, limit: int = 60) -> str:
-    """A value quoted for a message, cut so a huge input never makes a huge error."""
-    text = repr(value)
+def _cut(text: str, limit: int = 60) -> str:
+    """Cut so a huge input never makes a huge error message."""
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _short(value: object) -> str:
+    """A value quoted for a message."""
+    return _cut(repr(value))
 
 
 default_registry = KindRegistry()

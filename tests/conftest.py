@@ -144,6 +144,7 @@ class StreamReader:
 
     def __init__(self, client: httpx.Client, url: str, headers: dict[str, str] | None = None) -> None:
         self.events: list[ServerSentEvent] = []
+        self.retry: int | None = None
         self.status: int | None = None
         self.headers: httpx.Headers | None = None
         self.ended = threading.Event()
@@ -166,6 +167,11 @@ class StreamReader:
                     self._changed.notify_all()
                 if self.status == 200:
                     for event in source.iter_sse():
+                        if event.retry is not None and not event.data:
+                            # A block with no data dispatches nothing in a browser (HTML standard,
+                            # "dispatch the event"); httpx-sse yields it as an empty message.
+                            self.retry = event.retry
+                            continue
                         with self._changed:
                             self.events.append(event)
                             self._changed.notify_all()

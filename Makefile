@@ -1,0 +1,33 @@
+# Two entry points, each working on a fresh Debian machine:
+#   make serve   install the server's packages and run `gunicorn -c gunicorn.conf.py`
+#   make test    install everything the tests need (Debian's chromium and redis-server
+#                included) and run the whole suite
+# CI runs `make test` (see .ci/run).
+
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEBIAN_PACKAGES := chromium redis-server
+
+.PHONY: serve test install install-test system-packages
+
+$(VENV)/bin/activate:
+	python3 -m venv $(VENV)
+
+install: $(VENV)/bin/activate
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+
+install-test: $(VENV)/bin/activate system-packages
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
+
+system-packages:
+	@missing=""; for cmd in chromium redis-server; do command -v $$cmd >/dev/null || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(DEBIAN_PACKAGES); \
+	fi
+
+serve: install
+	$(VENV)/bin/gunicorn -c gunicorn.conf.py
+
+test: install-test
+	$(PYTHON) -m pytest

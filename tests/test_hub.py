@@ -1,0 +1,126 @@
+"""The in-memory hub: ids, coalescing mailboxes, bounded memory and resume history (issue #3)."""
+
+import gevent
+
+from progress.hub import Hub
+from progress.sse import encode_event
+
+
+def publish_state(hub: Hub, job_id: str, state: str, terminal: bool = False):
+    return hub.publish("state", job_id, f'{{"id":"{job_id}","state":"{state}"}}', terminal)
+
+
+def publish_progress(hub: Hub, job_id: str, done: int):
+    return hub.publish("progress", job_id, f'{{"id":"{job_id}","done":{done}}}')
+
+
+def test_ids_start_at_the_start_time_in_microseconds_and_strictly_increase():
+    hub = Hub()
+    ids = [publish_progress(hub, "a", n).id for n in range(5)]
+    assert ids == list(range(hub.first_id, hub.first_id + 5))
+    assert Hub().first_id > ids[-1]  # a restart never reuses an id
+
+
+def test_an_event_is_encoded_once_and_shared_by_every_subscriber():
+    hub = Hub()
+    first, second = hub.subscribe(), hub.subscribe()
+    event = publish_state(hub, "a", "queued")
+    assert event.frame == encode_event("state", event.id, '{"id":"a","state":"queued"}')
+    assert first.next_block(0) == second.next_block(0) == event.frame
+    assert first._pending == {}
+
+
+def test_pending_progress_of_a_job_is_replaced_by_its_newest_and_state_is_kept():
+    hub = Hub()
+    sub = hub.subscribe()
+    queued = publish_state(hub, "a", "queued")
+    publish_progress(hub, "a", 1)
+    other = publish_progress(hub, "b", 1)
+    newest = publish_progress(hub, "a", 2)
+    done = publish_state(hub, "a", "succeeded", terminal=True)
+    assert sub.next_block(0) == queued.frame + other.frame + newest.frame + done.frame  # id order
+    assert sub.coalesced == 1
+
+
+def test_a_job_subscription_sees_only_its_job_and_finishes_after_the_terminal_event():
+    hub = Hub()
+    sub = hub.subscribe("a")
+    publish_state(hub, "b", "queued")
+    end = publish_state(hub, "a", "succeeded", terminal=True)
+    assert sub.next_block(0) == end.frame
+    assert sub.finished
+
+
+def test_a_reader_that_never_reads_has_a_bounded_mailbox_and_is_cut_off():
+    hub = Hub(mailbox_limit=10)
+    frozen, live = hub.subscribe(), hub.subscribe()
+    for n in range(1000):
+        publish_progress(hub, f"job{n}", 1)
+        live.next_block(0)
+    assert len(frozen._pending) == 0 and frozen.closed  # cut off past its limit; it resumes
+    assert frozen.next_block(0) is None and frozen.finished
+    frozen.close()
+    assert hub.subscriber_count == 1
+
+
+def test_a_waiting_reader_wakes_when_an_event_arrives_and_times_out_otherwise():
+    hub = Hub()
+    sub = hub.subscribe()
+    assert sub.next_block(0.01) is None
+    gevent.spawn_later(0.01, publish_state, hub, "a", "queued")
+    assert b"queued" in sub.next_block(5)
+
+
+def test_close_unsubscribes_and_releases_the_mailbox():
+    hub = Hub()
+    subs = [hub.subscribe(), hub.subscribe("a")]
+    assert hub.subscriber_count == 2
+    for sub in subs:
+        sub.close()
+    assert hub.subscriber_count == 0
+    publish_state(hub, "a", "queued")  # nobody left to deliver to
+    assert hub._by_job == {}
+
+
+def test_missed_gives_the_state_events_and_newest_progress_after_an_id_in_order():
+    hub = Hub()
+    queued = publish_state(hub, "a", "queued")
+    running = publish_state(hub, "a", "running")
+    publish_progress(hub, "a", 1)
+    newest = publish_progress(hub, "a", 2)
+    other = publish_state(hub, "b", "queued")
+    assert hub.missed(queued.id) == [running, newest, other]
+    assert hub.missed(queued.id, "a") == [running, newest]
+    assert hub.missed(newest.id, "a") == []
+    assert hub.missed(hub.first_id - 1) == [queued, running, newest, other]  # everything since start
+
+
+def test_missed_is_none_when_a_snapshot_is_due():
+    hub = Hub(state_history=2)
+    events = [publish_state(hub, f"job{n}", "queued") for n in range(4)]
+    assert hub.missed(None) is None
+    assert hub.missed(hub.last_id + 1) is None  # above the newest id
+    assert hub.missed(hub.first_id - 2) is None  # from before this server started
+    assert hub.missed(events[0].id) is None  # older than the 2 state events kept
+    assert hub.missed(events[1].id) == events[2:]
+
+
+def test_forgetting_a_job_makes_older_resumes_take_a_snapshot():
+    hub = Hub()
+    first = publish_state(hub, "a", "succeeded", terminal=True)
+    later = publish_state(hub, "b", "queued")
+    hub.forget("a")
+    assert hub.missed(first.id - 1) is None
+    assert hub.missed(first.id) == [later]
+    assert hub.terminal_id("a") is None
+
+
+def test_closing_the_hub_ends_every_subscription_after_a_farewell():
+    hub = Hub()
+    sub = hub.subscribe()
+    pending = publish_state(hub, "a", "interrupted", terminal=True)
+    hub.close(b": bye\n\n")
+    assert sub.next_block(5) == pending.frame + b": bye\n\n"
+    assert sub.finished
+    late = hub.subscribe()
+    assert late.next_block(5) is None and late.finished
