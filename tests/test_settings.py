@@ -1,0 +1,62 @@
+"""Settings from the environment: defaults, and a bad value stops the start naming it (issue #3)."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import GUNICORN, ROOT
+from web.settings import Settings, SettingsError, load_settings
+
+
+def test_defaults_are_the_contracts():
+    assert load_settings({}) == Settings(bind="127.0.0.1:8000", jobs_concurrency=8, jobs_queue_size=1000,
+                                         jobs_keep_s=3600.0, sse_retry_ms=2000, sse_heartbeat_s=10.0)
+
+
+def test_values_are_read_and_typed():
+    settings = load_settings({"BIND": "0.0.0.0:9000", "JOBS_CONCURRENCY": "2", "JOBS_QUEUE_SIZE": "0",
+                              "JOBS_KEEP_S": "1.5", "SSE_RETRY_MS": "500", "SSE_HEARTBEAT_S": "15",
+                              "JOB_KINDS_MODULES": "myapp.kinds, other"})
+    assert (settings.bind, settings.jobs_concurrency, settings.jobs_queue_size, settings.jobs_keep_s,
+            settings.sse_retry_ms, settings.sse_heartbeat_s, settings.job_kinds_modules) == (
+        "0.0.0.0:9000", 2, 0, 1.5, 500, 15.0, ("myapp.kinds", "other"))
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("BIND", "localhost"), ("BIND", "host:99999"), ("BIND", "a b:80"),
+    ("JOBS_CONCURRENCY", "0"), ("JOBS_CONCURRENCY", "eight"), ("JOBS_CONCURRENCY", "-1"),
+    ("JOBS_QUEUE_SIZE", "1.5"), ("JOBS_KEEP_S", "nan"), ("JOBS_KEEP_S", "-5"),
+    ("SSE_RETRY_MS", "2s"), ("SSE_HEARTBEAT_S", "16"), ("SSE_HEARTBEAT_S", "0"),
+    ("JOB_KINDS_MODULES", "my-app.kinds"), ("REDIS_URL", "redis://localhost:6379/0"),
+])
+def test_a_bad_value_raises_a_line_naming_the_variable_and_the_value(variable, value):
+    with pytest.raises(SettingsError) as caught:
+        load_settings({variable: value})
+    message = str(caught.value)
+    assert message.startswith(f"{variable}: ") and repr(value) in message and "\n" not in message
+
+
+def run_briefly(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(command, cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=30)
+
+
+@pytest.mark.parametrize("command", [[GUNICORN, "-c", "gunicorn.conf.py"], [sys.executable, "-m", "web"]])
+def test_both_entry_points_refuse_to_start_on_a_bad_setting(command):
+    result = run_briefly(command, {"JOBS_CONCURRENCY": "lots", "BIND": "127.0.0.1:0"})
+    assert result.returncode != 0
+    assert "JOBS_CONCURRENCY: expected a whole number from 1 to 1000, got 'lots'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unimportable_kinds_module_stops_the_start_naming_the_variable():
+    result = run_briefly([sys.executable, "-m", "web"], {"JOB_KINDS_MODULES": "no_such_module_here"})
+    assert result.returncode != 0
+    assert "JOB_KINDS_MODULES: cannot import 'no_such_module_here'" in result.stderr
+
+
+def test_more_than_one_worker_without_redis_is_refused_with_the_reason():
+    result = run_briefly([GUNICORN, "-c", "gunicorn.conf.py", "--workers", "3"], {"BIND": "127.0.0.1:0"})
+    assert result.returncode != 0
+    assert "3 workers need REDIS_URL" in result.stderr
