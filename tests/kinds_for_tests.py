@@ -51,3 +51,13 @@ def stubborn(ctx: JobContext, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         gevent.sleep(0.05)
+
+
+@job_kind("report_and_wait", params={
+    "done": {"type": "integer", "default": 0},
+    "total": {"type": ["integer", "null"], "default": None},
+})
+def report_and_wait(ctx: JobContext, done: int, total: int | None) -> None:
+    """Reports once, then runs until cancelled: a job whose progress tests can read at leisure."""
+    ctx.report(done, total=total)
+    ctx.sleep(3600)

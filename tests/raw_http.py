@@ -1,0 +1,73 @@
+"""Raw HTTP/1.1 over a socket, for what httpx won't do: unread bodies, pipelining, a reader that never reads."""
+
+from __future__ import annotations
+
+import socket
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import h11
+
+
+@dataclass
+class RawResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def connect(url: str, timeout: float = 10.0, receive_buffer: int | None = None) -> socket.socket:
+    """A plain TCP connection to the server; `receive_buffer` shrinks the kernel's buffer before connecting."""
+    parts = urlsplit(url)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if receive_buffer is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    sock.settimeout(timeout)
+    sock.connect((parts.hostname, parts.port))
+    return sock
+
+
+def request(method: str, target: str, headers: dict[str, str] | None = None) -> h11.Request:
+    return h11.Request(method=method, target=target, headers=[("Host", "test"), *(headers or {}).items()])
+
+
+def encode(req: h11.Request, body: bytes = b"") -> bytes:
+    """The request's bytes as sent; with a `Content-Length` header, `body` may be shorter (or absent)."""
+    conn = h11.Connection(h11.CLIENT)
+    data = conn.send(req)
+    if body:
+        data += conn.send(h11.Data(data=body))
+    return data
+
+
+def read_responses(sock: socket.socket, requests: list[h11.Request], deadline_s: float = 10.0) -> list[RawResponse]:
+    """One complete response per request sent on `sock` (pipelined or not), read before the deadline."""
+    deadline = time.monotonic() + deadline_s
+    leftover = b""
+    responses = []
+    for req in requests:
+        conn = h11.Connection(h11.CLIENT)
+        conn.send(req)
+        conn.receive_data(leftover)
+        head, body = None, b""
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                remaining = deadline - time.monotonic()
+                assert remaining > 0, f"{len(responses)} of {len(requests)} responses within {deadline_s} s"
+                sock.settimeout(remaining)
+                conn.receive_data(sock.recv(65536))
+            elif isinstance(event, h11.Response):
+                head = event
+            elif isinstance(event, h11.Data):
+                body += event.data
+            elif isinstance(event, h11.EndOfMessage):
+                break
+            else:
+                raise AssertionError(f"unexpected {event!r} after {len(responses)} responses")
+        leftover = conn.trailing_data[0]
+        responses.append(RawResponse(head.status_code,
+                                     {k.decode("latin-1"): v.decode("latin-1") for k, v in head.headers},
+                                     body))
+    return responses
