@@ -1,0 +1,28 @@
+"""The README's own-kind example works as written, loaded by a real server (issue #3)."""
+
+import re
+
+from tests.conftest import ROOT, start_job, wait_for_state
+
+
+def readme_example() -> str:
+    readme = (ROOT / "README.md").read_text()
+    return re.search(r"```python\n# myapp/kinds.py\n(.*?)```", readme, re.S).group(1)
+
+
+def test_the_readme_kind_runs_on_a_real_server(tmp_path, server_factory):
+    package = tmp_path / "myapp"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "kinds.py").write_text(readme_example())
+    folder = tmp_path / "files"
+    folder.mkdir()
+    (folder / "a.txt").write_text("hello")
+    server = server_factory(env={"PYTHONPATH": str(tmp_path), "JOB_KINDS_MODULES": "myapp.kinds"})
+    client = server.client()
+    assert "checksums" in [kind["name"] for kind in client.get("/api/kinds").json()["kinds"]]
+    job = start_job(client, "checksums", folder=str(folder))
+    finished = wait_for_state(client, job["id"], {"succeeded", "failed"})
+    assert finished["state"] == "succeeded", finished["error"]
+    assert client.get(finished["result"]["url"]).json() == {
+        "a.txt": "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"}
