@@ -1,0 +1,136 @@
+// One job's card: cloned from <template id="job-card"> and filled with textContent only.
+
+const TERMINAL = new Set(["succeeded", "failed", "cancelled", "interrupted"]);
+const STATE_RANK = { queued: 0, running: 1 };
+const STATE_LABELS = {
+  queued: "Queued", running: "Running", succeeded: "Succeeded",
+  failed: "Failed", cancelled: "Cancelled", interrupted: "Interrupted",
+};
+
+export const isTerminal = (state) => TERMINAL.has(state);
+
+/** True when `next` may replace `known`: states only move forward and `done` never decreases. */
+export function isNewer(next, known) {
+  const rank = (job) => STATE_RANK[job.state] ?? 2;
+  if (rank(next) !== rank(known)) return rank(next) > rank(known);
+  if (isTerminal(known.state)) return false; // a terminal job never changes again
+  return next.progress.done >= known.progress.done;
+}
+
+/** A new card for one job id; `update` fills it. */
+export function createCard(template, jobId) {
+  const root = template.content.firstElementChild.cloneNode(true);
+  const find = (selector) => root.querySelector(selector);
+  root.dataset.jobId = jobId;
+  const card = {
+    root,
+    job: null,
+    link: find(".job-kind"),
+    state: find(".job-state"),
+    bar: find('[role="progressbar"]'),
+    fill: find(".job-bar-fill"),
+    percent: find(".job-percent"),
+    message: find(".job-message"),
+    params: find(".job-params"),
+    elapsed: find(".job-elapsed"),
+    eta: find(".job-eta"),
+    error: find(".job-error"),
+    cancel: find('[data-action="cancel"]'),
+    result: find(".job-result"),
+  };
+  card.link.href = `/jobs/${encodeURIComponent(jobId)}`;
+  return card;
+}
+
+/** Show `job` on its card; cheap enough to run for every event of the frame. */
+export function updateCard(card, job) {
+  card.job = job;
+  card.root.dataset.state = job.state;
+  card.link.textContent = job.kind;
+  card.state.textContent = STATE_LABELS[job.state] ?? job.state;
+  showProgress(card, job.progress);
+  card.params.textContent = formatParams(job.params);
+  card.error.textContent = job.error ?? "";
+  card.error.hidden = !job.error;
+  if (job.result) {
+    card.result.href = job.result.url;
+    card.result.textContent = "Download result";
+    card.result.title = job.result.filename ?? "";
+    card.result.hidden = false;
+  }
+  if (isTerminal(job.state) && card.cancel) {
+    if (document.activeElement === card.cancel) card.link.focus();
+    card.cancel.remove();
+    card.cancel = null;
+  }
+  tickCard(card, Date.now());
+}
+
+function showProgress(card, progress) {
+  const { percent, done, total, message } = progress;
+  card.bar.setAttribute("aria-label", `Progress of the ${card.job.kind} job`);
+  if (percent === null) {
+    card.bar.removeAttribute("aria-valuenow"); // unknown total: an indeterminate bar
+    card.bar.setAttribute("aria-valuetext", done ? `${done} done` : "Not started");
+    card.fill.style.removeProperty("transform");
+    card.percent.textContent = done ? `${done} done` : "";
+  } else {
+    card.bar.setAttribute("aria-valuenow", String(percent));
+    card.bar.setAttribute("aria-valuetext", `${percent} %`);
+    card.fill.style.transform = `scaleX(${percent / 100})`;
+    card.percent.textContent = `${percent.toFixed(1)} % · ${done} of ${total}`;
+  }
+  card.message.textContent = message ?? "";
+}
+
+/** Refresh the clocks: elapsed time and the estimate of the time left. */
+export function tickCard(card, now) {
+  const job = card.job;
+  const started = Date.parse(job.started_at);
+  const finished = Date.parse(job.finished_at);
+  if (job.state === "queued") {
+    card.elapsed.textContent = `Waiting ${formatDuration(now - Date.parse(job.created_at))}`;
+  } else if (Number.isFinite(started)) {
+    const end = Number.isFinite(finished) ? finished : now;
+    card.elapsed.textContent = `${isTerminal(job.state) ? "Took" : "Elapsed"} ${formatDuration(end - started)}`;
+  } else {
+    card.elapsed.textContent = "Never started";
+  }
+  card.eta.textContent = job.state === "running" ? estimateLeft(job.progress, now - started) : "";
+}
+
+function estimateLeft({ done, total }, elapsedMs) {
+  if (total === null || done === 0 || !(elapsedMs > 0)) return "";
+  return `About ${formatDuration((elapsedMs * (total - done)) / done)} left`;
+}
+
+export function formatDuration(ms) {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min ${String(seconds % 60).padStart(2, "0")} s`;
+  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`;
+}
+
+function formatParams(params) {
+  return Object.entries(params)
+    .map(([name, value]) => `${name}=${typeof value === "string" ? value : JSON.stringify(value)}`)
+    .join(" · ");
+}
+
+/** Cancel buttons of every card under `container`, by event delegation. */
+export function handleCancelClicks(container) {
+  container.addEventListener("click", async (event) => {
+    const button = event.target.closest('button[data-action="cancel"]');
+    if (!button) return;
+    const jobId = button.closest("[data-job-id]").dataset.jobId;
+    button.disabled = true;
+    button.textContent = "Cancelling…";
+    const response = await fetch(`/api/jobs/${encodeURIComponent(jobId)}/cancel`, { method: "POST" })
+      .catch(() => null);
+    if (response && (response.ok || response.status === 409)) return; // the stream shows the outcome
+    button.disabled = false;
+    button.textContent = "Cancel";
+    button.title = response ? `Could not cancel (HTTP ${response.status}); try again.` : "The server is unreachable; try again.";
+  });
+}
