@@ -49,7 +49,8 @@ def read_responses(sock: socket.socket, requests: list[h11.Request], deadline_s:
     for req in requests:
         conn = h11.Connection(h11.CLIENT)
         conn.send(req)
-        conn.receive_data(leftover)
+        if leftover:  # b"" would tell h11 the connection closed
+            conn.receive_data(leftover)
         head, body = None, b""
         while True:
             event = conn.next_event()
