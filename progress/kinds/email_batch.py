@@ -1,0 +1,90 @@
+"""`email`: a personalised message to each of a list of recipients, through SMTP or to an outbox.
+
+One failure never stops the batch: a bad address, a refused recipient or a dropped
+connection is recorded with its reason and the next recipient is tried. Settings
+(SMTP_HOST and friends) choose SMTP; without them messages become `.eml` files.
+"""
+
+from __future__ import annotations
+
+import re
+import smtplib
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+from string import Template
+
+from ..context import JobContext
+from ..registry import job_kind
+from .environment import config
+from .mailers import OutboxMailer, SmtpMailer
+
+ADDRESS = re.compile(r"^[^\s@<>()\[\],;:\"\\]+@[^\s@<>()\[\],;:\"\\]+$")
+"""A plain `local@domain`: strict on purpose, an odd address is better refused than guessed."""
+
+
+@job_kind(
+    "email",
+    title="Send e-mail",
+    description="Sends a personalised message to each recipient ($name and $email are filled in) "
+                "through SMTP, or writes .eml files to an outbox when no SMTP server is set.",
+    params={
+        "recipients": {"type": "array", "minItems": 1, "maxItems": 1000,
+                       "items": {"type": "string", "minLength": 1, "maxLength": 320},
+                       "description": "Addresses, each `ann@example.com` or `Ann <ann@example.com>`."},
+        "subject": {"type": "string", "maxLength": 200, "pattern": "^[^\r\n]*$",
+                    "default": "Hello, $name"},
+        "body": {"type": "string", "maxLength": 20000,
+                 "default": "Hello $name,\n\nYour report is ready.\n"},
+    },
+    total=lambda params: len(params["recipients"]),
+)
+def email(ctx: JobContext, recipients: list[str], subject: str, body: str) -> dict:
+    settings = config()
+    mailer = SmtpMailer(settings.smtp) if settings.smtp else OutboxMailer(settings.folder("outbox"))
+    sent: list[dict[str, str]] = []
+    failed: list[dict[str, str]] = []
+    finished = False
+    try:
+        for number, recipient in enumerate(recipients, 1):
+            try:
+                message = compose(settings.sender, recipient, subject, body)
+                sent.append({"to": recipient, **mailer.deliver(ctx, message)})
+            except (ValueError, smtplib.SMTPException, OSError) as error:
+                failed.append({"to": recipient, "error": reason(error)})
+            ctx.report(number, message=f"{len(sent)} sent, {len(failed)} failed")
+        finished = True
+    finally:
+        mailer.close(polite=finished)
+    return {"sent": sent, "failed": failed}
+
+
+def compose(sender: str, recipient: str, subject: str, body: str) -> EmailMessage:
+    """The message for one recipient; `ValueError` if the address is not one."""
+    name, address = parseaddr(recipient)
+    if not ADDRESS.match(address) or any(char in recipient for char in "\r\n"):
+        raise ValueError("not an e-mail address")
+    fields = {"name": name or address.split("@")[0], "email": address}
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = recipient
+    message["Subject"] = Template(subject).safe_substitute(fields)
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    message.set_content(Template(body).safe_substitute(fields))
+    return message
+
+
+def reason(error: Exception) -> str:
+    """One line saying why a message was not sent, with the server's own words when it gave some."""
+    if isinstance(error, ValueError):
+        return str(error)
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        code, text = next(iter(error.recipients.values()))
+        return f"refused by the server: {code} {text.decode(errors='replace')}"
+    if isinstance(error, smtplib.SMTPResponseException):
+        return f"the server answered {error.smtp_code} {_text(error.smtp_error)}"
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else value

@@ -1,0 +1,94 @@
+"""Where `email` hands its messages: an SMTP server, or `.eml` files in an outbox folder.
+
+SMTP talks over sockets, which gunicorn's gevent worker makes cooperative, so it runs
+on the loop; the outbox writes files, so it goes through `ctx.run_blocking`.
+"""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import ssl
+from email.message import EmailMessage
+
+from ..context import JobContext
+from .environment import SmtpConfig
+
+SMTP_TIMEOUT_S = 30.0
+"""Longest wait for the SMTP server at each step; a cancel still stops the job within a second."""
+
+
+class OutboxMailer:
+    """Writes each message as `<job id>-<n>.eml`, so the kind works with no mail server."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self.count = 0
+
+    def deliver(self, ctx: JobContext, message: EmailMessage) -> dict[str, str]:
+        self.count += 1
+        path = os.path.join(self.folder, f"{ctx.job_id}-{self.count}.eml")
+        ctx.run_blocking(_write, path, message.as_bytes())
+        return {"file": path}
+
+    def close(self, polite: bool) -> None:
+        """Nothing to close: each file is complete when `deliver` returns."""
+
+
+class SmtpMailer:
+    """One connection for the batch, opened again after the server drops it.
+
+    If opening it fails, every later message fails with the same reason at once:
+    without a server nothing can be sent, and retrying each would take a timeout each.
+    """
+
+    def __init__(self, settings: SmtpConfig) -> None:
+        self.settings = settings
+        self._smtp: smtplib.SMTP | None = None
+        self._unreachable: Exception | None = None
+
+    def deliver(self, ctx: JobContext, message: EmailMessage) -> dict[str, str]:
+        smtp = self._smtp or self._connect()
+        try:
+            smtp.send_message(message)  # one recipient: refused, it raises
+        except (smtplib.SMTPServerDisconnected, OSError):
+            self._smtp = None
+            smtp.close()
+            raise
+        return {"smtp": f"{self.settings.host}:{self.settings.port}"}
+
+    def close(self, polite: bool) -> None:
+        """QUIT after a finished batch; just drop the socket after a cancel or an error."""
+        if self._smtp is None:
+            return
+        try:
+            if polite:
+                self._smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            pass  # the batch is over: a failed goodbye changes nothing
+        finally:
+            self._smtp.close()
+            self._smtp = None
+
+    def _connect(self) -> smtplib.SMTP:
+        if self._unreachable is not None:
+            raise self._unreachable
+        settings = self.settings
+        smtp = smtplib.SMTP(timeout=SMTP_TIMEOUT_S)
+        try:
+            smtp.connect(settings.host, settings.port)
+            if settings.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if settings.username:
+                smtp.login(settings.username, settings.password or "")
+        except (smtplib.SMTPException, OSError) as error:
+            smtp.close()
+            self._unreachable = error
+            raise
+        self._smtp = smtp
+        return smtp
+
+
+def _write(path: str, data: bytes) -> None:
+    with open(path, "wb") as file:
+        file.write(data)
