@@ -43,8 +43,9 @@ def create_app(settings: Settings | None = None, registry: KindRegistry | None =
     from .health import health
     from .pages import pages
     from .streams import streams
+    from .uploads import uploads
 
-    for blueprint in (api, streams, health, pages):
+    for blueprint in (api, uploads, streams, health, pages):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     return app

@@ -28,6 +28,26 @@ class Settings:
     redis_url: str | None = None
     job_kinds_modules: tuple[str, ...] = ()
     results_dir: str | None = None
+    # The shipped kinds (docs/kinds.md); read by `progress.kinds.environment`, never by a kind itself.
+    kinds_data_dir: str | None = None
+    """Where `report` keeps its database, `email` its outbox and uploads their files; None: a temp folder."""
+    upload_max_bytes: int = 1024 ** 3
+    """Largest upload accepted by `POST /api/uploads`; a larger one gets 413."""
+    smtp_host: str | None = None
+    """SMTP server for `email`; None: messages go to the outbox folder as `.eml` files."""
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_sender: str = "flask-progress@localhost"
+    fetch_allowed_hosts: tuple[str, ...] = ()
+    """Hosts `fetch` may call: names, `*.example.com`, or `*` for any; empty: none."""
+    fetch_allow_private: bool = False
+    """Let `fetch` reach loopback, private and link-local addresses (tests, intranets)."""
+    cleanup_every_s: float = 3600.0
+    """Start a `cleanup` job this often; 0: never on its own."""
+    cleanup_after_s: float = 86400.0
+    """`cleanup` removes finished jobs, result files and uploads older than this."""
 
 
 _BIND = re.compile(r"^(unix:.+|(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]*):\d{1,5})$")
@@ -74,6 +94,28 @@ def _modules(value: str) -> tuple[str, ...]:
     return names
 
 
+def _flag(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+        raise ValueError("expected 1 or 0 (true/false, yes/no, on/off)")
+    return lowered in ("1", "true", "yes", "on")
+
+
+_HOST_PATTERN = re.compile(r"^(\*|(\*\.)?[A-Za-z0-9_]([A-Za-z0-9_.\-]*[A-Za-z0-9_])?|\[[0-9a-fA-F:.]+\])$")
+
+
+def _hosts(value: str) -> tuple[str, ...]:
+    names = tuple(name.strip().lower() for name in value.split(",") if name.strip())
+    for name in names:
+        if not _HOST_PATTERN.match(name):
+            raise ValueError(f"expected host names, *.domain or * joined by commas, {name!r} is not one")
+    return tuple(name.strip("[]") for name in names)  # an IPv6 literal as URLs give it, unbracketed
+
+
+def _text(value: str) -> str:
+    return value.strip()
+
+
 _PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
     "BIND": ("bind", _bind),
     "JOBS_CONCURRENCY": ("jobs_concurrency", _integer(1, 1000)),
@@ -84,6 +126,18 @@ _PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
     "REDIS_URL": ("redis_url", _redis_url),
     "JOB_KINDS_MODULES": ("job_kinds_modules", _modules),
     "RESULTS_DIR": ("results_dir", str),
+    "KINDS_DATA_DIR": ("kinds_data_dir", str),
+    "UPLOAD_MAX_BYTES": ("upload_max_bytes", _integer(1, 1 << 40)),
+    "SMTP_HOST": ("smtp_host", _text),
+    "SMTP_PORT": ("smtp_port", _integer(1, 65535)),
+    "SMTP_STARTTLS": ("smtp_starttls", _flag),
+    "SMTP_USERNAME": ("smtp_username", _text),
+    "SMTP_PASSWORD": ("smtp_password", str),
+    "SMTP_SENDER": ("smtp_sender", _text),
+    "FETCH_ALLOWED_HOSTS": ("fetch_allowed_hosts", _hosts),
+    "FETCH_ALLOW_PRIVATE": ("fetch_allow_private", _flag),
+    "CLEANUP_EVERY_S": ("cleanup_every_s", _seconds(0, 365 * 24 * 3600)),
+    "CLEANUP_AFTER_S": ("cleanup_after_s", _seconds(0, 365 * 24 * 3600)),
 }
 
 

@@ -15,7 +15,7 @@ import time
 import gevent
 
 from ..context import JobContext
-from ..errors import JobNotFound, QueueFull, ShuttingDown
+from ..errors import JobNotFound, ProgressError, ShuttingDown
 from ..registry import job_kind
 from ..runner import JobRunner
 from .environment import config, job_runner
@@ -71,8 +71,8 @@ def schedule(runner: JobRunner, every_s: float) -> gevent.Greenlet:
                 runner.submit("cleanup", {})
             except ShuttingDown:
                 return
-            except QueueFull:
-                log.warning("cleanup skipped: the job queue is full")
+            except ProgressError as error:  # the queue is full, say: try again next time
+                log.warning("cleanup not started: %s", error)
 
     return gevent.spawn(start_cleanups)
 
