@@ -6,7 +6,9 @@
     ├── JobNotFound            no such job (or it was forgotten)
     ├── NotCancellable         the job is already terminal
     ├── NoResult               the job has not succeeded
-    ├── QueueFull              JOBS_QUEUE_SIZE jobs already wait
+    ├── RetryLater             refusals that pass, with a Retry-After
+    │   ├── QueueFull          JOBS_QUEUE_SIZE jobs already wait
+    │   └── RateLimited        an owner went past one of its limits
     ├── ShuttingDown           the server is stopping
     └── IllegalTransition      a bug: a job asked to leave a terminal state
 
@@ -53,12 +55,20 @@ class NoResult(ProgressError):
     code = "no_result"
 
 
-class QueueFull(ProgressError):
-    code = "queue_full"
+class RetryLater(ProgressError):
+    """A refusal that passes: the answer says after how many seconds to try again."""
 
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class QueueFull(RetryLater):
+    code = "queue_full"
+
+
+class RateLimited(RetryLater):
+    code = "rate_limited"
 
 
 class ShuttingDown(ProgressError):

@@ -7,12 +7,13 @@ hub can stand in for it with the same contract.
 from __future__ import annotations
 
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 
 from gevent.event import Event as Signal
 
 from . import defaults
+from .access import EVERYONE, Owner
 from .sse import encode_event
 
 
@@ -25,6 +26,7 @@ class Event:
     job_id: str
     frame: bytes
     terminal: bool
+    owner: str
 
 
 @dataclass(slots=True)
@@ -39,12 +41,13 @@ class Subscription:
     """One reader's bounded mailbox: a job's pending `progress` is replaced by its newest,
     `state` events are kept; past `limit` pending events the reader is cut off to resume."""
 
-    __slots__ = ("_hub", "job_id", "_pending", "_ready", "_limit", "_farewell",
+    __slots__ = ("_hub", "job_id", "viewer", "_pending", "_ready", "_limit", "_farewell",
                  "closed", "finished", "coalesced")
 
-    def __init__(self, hub: Hub, job_id: str | None, limit: int) -> None:
+    def __init__(self, hub: Hub, job_id: str | None, viewer: Owner, limit: int) -> None:
         self._hub = hub
         self.job_id = job_id
+        self.viewer = viewer
         self._pending: dict[object, Event] = {}
         self._ready = Signal()
         self._limit = limit
@@ -54,8 +57,8 @@ class Subscription:
         self.coalesced = 0
 
     def deliver(self, event: Event) -> None:
-        """Called by the hub; never waits."""
-        if self.closed:
+        """Called by the hub; never waits. Skips events of jobs the viewer may not see."""
+        if self.closed or not (self.viewer.admin or event.owner == self.viewer.name):
             return
         key = ("progress", event.job_id) if event.type == "progress" else event.id
         if self._pending.pop(key, None) is not None:
@@ -108,6 +111,7 @@ class Hub:
         self._floor = self.last_id  # resume from below this id gets a fresh snapshot
         self._all: set[Subscription] = set()
         self._by_job: dict[str, set[Subscription]] = {}
+        self._per_viewer: Counter[str] = Counter()
         self.published = 0
         self.closed = False
 
@@ -115,10 +119,16 @@ class Hub:
     def subscriber_count(self) -> int:
         return len(self._all) + sum(len(subs) for subs in self._by_job.values())
 
-    def publish(self, type: str, job_id: str, payload: str, terminal: bool = False) -> Event:
+    def subscriptions_of(self, viewer: Owner) -> int:
+        """Open subscriptions of one viewer, for the per-owner stream limit."""
+        return self._per_viewer[viewer.name]
+
+    def publish(self, type: str, job_id: str, payload: str, terminal: bool = False,
+                owner: str = EVERYONE.name) -> Event:
         """Encode once, remember for resume, hand to every subscriber; never waits."""
         self.last_id += 1
-        event = Event(self.last_id, type, job_id, encode_event(type, self.last_id, payload), terminal)
+        event = Event(self.last_id, type, job_id, encode_event(type, self.last_id, payload),
+                      terminal, owner)
         self._remember(event)
         self.published += 1
         for sub in tuple(self._all):
@@ -137,30 +147,37 @@ class Hub:
             self._floor = max(self._floor, self._states[0].id)
         self._states.append(event)
 
-    def subscribe(self, job_id: str | None = None) -> Subscription:
-        """A mailbox for every job's events (`job_id` None) or one job's."""
-        sub = Subscription(self, job_id, self._mailbox_limit)
+    def subscribe(self, job_id: str | None = None, viewer: Owner = EVERYONE) -> Subscription:
+        """A mailbox for every job's events (`job_id` None) or one job's, as `viewer` may see them."""
+        sub = Subscription(self, job_id, viewer, self._mailbox_limit)
         if self.closed:
             sub.end()
-        elif job_id is None:
+            return sub
+        if job_id is None:
             self._all.add(sub)
         else:
             self._by_job.setdefault(job_id, set()).add(sub)
+        self._per_viewer[viewer.name] += 1
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
         if sub.job_id is None:
-            self._all.discard(sub)
+            subs = self._all
+        else:
+            subs = self._by_job.get(sub.job_id, set())
+        if sub not in subs:
             return
-        subs = self._by_job.get(sub.job_id)
-        if subs is not None:
-            subs.discard(sub)
-            if not subs:
-                del self._by_job[sub.job_id]
+        subs.discard(sub)
+        if sub.job_id is not None and not subs:
+            del self._by_job[sub.job_id]
+        self._per_viewer[sub.viewer.name] -= 1
+        if not self._per_viewer[sub.viewer.name]:
+            del self._per_viewer[sub.viewer.name]
 
-    def missed(self, since: int | None, job_id: str | None = None) -> list[Event] | None:
-        """The events after `since` in id order, or None when a fresh snapshot is due:
-        no id, an id above the newest, or one older than what is still held."""
+    def missed(self, since: int | None, job_id: str | None = None,
+               viewer: Owner = EVERYONE) -> list[Event] | None:
+        """The events after `since` in id order that `viewer` may see, or None when a fresh
+        snapshot is due: no id, an id above the newest, or one older than what is still held."""
         if since is None or since > self.last_id or since < self.first_id - 1:
             return None
         if job_id is not None:
@@ -175,7 +192,8 @@ class Hub:
             events = [event for event in self._states if event.id > since]
             progress = [h.progress for h in self._histories.values() if h.progress]
         events.extend(event for event in progress if event.id > since)
-        return sorted(events, key=lambda event: event.id)
+        return sorted((event for event in events if viewer.may_see(event.owner)),
+                      key=lambda event: event.id)
 
     def terminal_id(self, job_id: str) -> int | None:
         """The id of the event that ended the job, if it ended."""

@@ -97,12 +97,14 @@ class ResultFile:
 class Job:
     """One run of a kind. Moves forward only; once terminal it never changes again."""
 
-    __slots__ = ("id", "sequence", "kind", "params", "state", "progress", "created_at",
+    __slots__ = ("id", "sequence", "owner", "kind", "params", "state", "progress", "created_at",
                  "started_at", "finished_at", "error", "result")
 
-    def __init__(self, kind: str, params: dict[str, Any], total: int | None = None) -> None:
+    def __init__(self, kind: str, params: dict[str, Any], total: int | None = None,
+                 owner: str = "anonymous") -> None:
         self.id = new_job_id()
         self.sequence = next(_sequence)
+        self.owner = owner  # not in the job object: an owner sees only their own jobs anyway
         self.kind = kind
         self.params = params
         self.state = JobState.QUEUED

@@ -14,10 +14,12 @@ import gevent
 from gevent.event import Event as Signal
 
 from . import defaults
+from .access import EVERYONE, Owner
 from .context import JobContext
-from .errors import Cancelled, Interrupted, NotCancellable, QueueFull, ShuttingDown
+from .errors import Cancelled, Interrupted, NotCancellable, QueueFull, RateLimited, ShuttingDown
 from .hub import Hub
 from .jobs import Job, JobState
+from .limits import OwnerLimits, RateLimiter
 from .registry import KindRegistry
 from .results import ResultStore
 from .sse import SERVER_STOPPING
@@ -44,6 +46,14 @@ def one_line_error(exc: BaseException, limit: int = 300) -> str:
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
+def _log_state(job: Job) -> None:
+    """One structured line per state change; never the params, which may hold secrets."""
+    since = job.finished_at or job.started_at or job.created_at
+    began = job.started_at if job.finished_at and job.started_at else job.created_at
+    log.info("job=%s kind=%s owner=%s state=%s duration_s=%.3f", job.id, job.kind, job.owner,
+             job.state.value, since - began)
+
+
 def job_json(job: Job) -> str:
     """Compact JSON of a job, so an event's `data:` is one line."""
     return json.dumps(job.to_dict(), separators=(",", ":"), ensure_ascii=False)
@@ -55,7 +65,8 @@ class JobRunner:
     def __init__(self, registry: KindRegistry, hub: Hub, results: ResultStore, *,
                  concurrency: int = defaults.JOBS_CONCURRENCY,
                  queue_size: int = defaults.JOBS_QUEUE_SIZE,
-                 keep_s: float = defaults.JOBS_KEEP_S) -> None:
+                 keep_s: float = defaults.JOBS_KEEP_S,
+                 limits: OwnerLimits = OwnerLimits()) -> None:
         self.registry = registry
         self.hub = hub
         self.results = results
@@ -63,6 +74,8 @@ class JobRunner:
         self.concurrency = concurrency
         self.queue_size = queue_size
         self.keep_s = keep_s
+        self.limits = limits
+        self._creation_rate = RateLimiter(limits.jobs_per_minute)
         self.accepting = True
         self._waiting: deque[Job] = deque()
         self._running: dict[str, _Run] = {}
@@ -71,35 +84,40 @@ class JobRunner:
 
     # Requests -------------------------------------------------------------------
 
-    def submit(self, kind_name: str, params: Any) -> Job:
-        """Validate, queue and announce a job; it starts as soon as a slot is free."""
+    def submit(self, kind_name: str, params: Any, owner: Owner = EVERYONE) -> Job:
+        """Validate, queue and announce a job of `owner`; it starts as soon as a slot is free."""
         if not self.accepting:
             raise ShuttingDown("The server is stopping and takes no new jobs.")
         kind, params = self.registry.validate(kind_name, params)
         if self.waiting_count() >= self.queue_size and len(self._running) >= self.concurrency:
             raise QueueFull(f"{self.queue_size} jobs are already waiting; try again later.",
                             retry_after=defaults.QUEUE_FULL_RETRY_AFTER_S)
-        job = Job(kind.name, params, total=kind.initial_total(params))
+        if self.limits.queued and self.store.queued_by_owner[owner.name] >= self.limits.queued:
+            raise RateLimited(f"You already have {self.limits.queued} jobs waiting.",
+                              retry_after=defaults.QUEUE_FULL_RETRY_AFTER_S)
+        self._creation_rate.take(owner.name)
+        job = Job(kind.name, params, total=kind.initial_total(params), owner=owner.name)
         self.store.add(job)
         self._publish("state", job)
+        _log_state(job)
         self._waiting.append(job)
         self._dispatch()
         return job
 
-    def get(self, job_id: str) -> Job:
-        return self.store.get(job_id)
+    def get(self, job_id: str, viewer: Owner = EVERYONE) -> Job:
+        return self.store.get(job_id, viewer)
 
     def waiting_count(self) -> int:
         """Queued jobs with no slot yet (a job whose greenlet is about to start doesn't wait)."""
         starting = sum(1 for run in self._running.values() if run.job.state is JobState.QUEUED)
         return self.store.counts[JobState.QUEUED] - starting
 
-    def list(self, states: Iterable[JobState] | None, limit: int) -> list[Job]:
-        return self.store.newest_first(states, limit)
+    def list(self, states: Iterable[JobState] | None, limit: int, viewer: Owner = EVERYONE) -> list[Job]:
+        return self.store.newest_first(states, limit, viewer)
 
-    def cancel(self, job_id: str) -> Job:
+    def cancel(self, job_id: str, viewer: Owner = EVERYONE) -> Job:
         """A queued job is cancelled at once; a running one is asked, then stopped after a grace."""
-        job = self.store.get(job_id)
+        job = self.store.get(job_id, viewer)
         if job.terminal:
             raise NotCancellable(f"The job is already {job.state.value}.")
         run = self._running.get(job.id)
@@ -188,8 +206,7 @@ class JobRunner:
     def _moved(self, job: Job, previous: JobState) -> None:
         self.store.moved(job, previous)
         self._publish("state", job)
-        log.info("job %s (%s) %s", job.id, job.kind, job.state.value,
-                 extra={"job_id": job.id, "kind": job.kind, "state": job.state.value})
+        _log_state(job)
         if job.terminal:
             self._job_finished.set()
             if self._reaper is None and self.accepting:
@@ -199,7 +216,7 @@ class JobRunner:
         self._publish("progress", job)
 
     def _publish(self, event_type: str, job: Job) -> None:
-        self.hub.publish(event_type, job.id, job_json(job), terminal=job.terminal)
+        self.hub.publish(event_type, job.id, job_json(job), terminal=job.terminal, owner=job.owner)
 
     # Retention --------------------------------------------------------------------
 
@@ -215,7 +232,20 @@ class JobRunner:
             if wait > 0:
                 gevent.sleep(wait)
                 continue
-            job = self.store.pop_oldest_finished()
-            self.hub.forget(job.id)
-            if job.result is not None:
-                self.results.remove(job.result)
+            self._forget_oldest_finished()
+
+    def forget_finished(self, older_than_s: float) -> int:
+        """Forget jobs finished at least `older_than_s` ago, with their results, as the reaper
+        does at `keep_s`; never an unfinished job. For the `cleanup` kind (issue #5)."""
+        cutoff = time.monotonic() - older_than_s
+        forgotten = 0
+        while (finished_at := self.store.next_expiry()) is not None and finished_at <= cutoff:
+            self._forget_oldest_finished()
+            forgotten += 1
+        return forgotten
+
+    def _forget_oldest_finished(self) -> None:
+        job = self.store.pop_oldest_finished()
+        self.hub.forget(job.id)
+        if job.result is not None:
+            self.results.remove(job.result)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from . import defaults
 from .hub import Hub
+from .limits import OwnerLimits
 from .jobs import JobState
 from .registry import KindRegistry, default_registry
 from .results import ResultStore
@@ -23,6 +24,7 @@ class ServiceOptions:
     retry_ms: int = defaults.SSE_RETRY_MS
     heartbeat_s: float = defaults.SSE_HEARTBEAT_S
     results_dir: str | None = None
+    limits: OwnerLimits = OwnerLimits()
 
 
 class ProgressService:
@@ -36,9 +38,10 @@ class ProgressService:
         self.results = ResultStore(options.results_dir)
         self.runner = JobRunner(self.registry, self.hub, self.results,
                                 concurrency=options.concurrency, queue_size=options.queue_size,
-                                keep_s=options.keep_s)
+                                keep_s=options.keep_s, limits=options.limits)
         self.streams = StreamService(self.runner, self.hub, retry_ms=options.retry_ms,
-                                     heartbeat_s=options.heartbeat_s)
+                                     heartbeat_s=options.heartbeat_s,
+                                     streams_per_owner=options.limits.streams)
 
     @property
     def stopping(self) -> bool:

@@ -6,7 +6,10 @@ import json
 from collections.abc import Iterator
 
 from . import defaults
+from .access import EVERYONE, Owner
+from .errors import RateLimited
 from .hub import Event, Hub
+from .jobs import Job
 from .runner import JobRunner, job_json
 from .sse import encode_event, encode_retry, event_stream, parse_event_id
 
@@ -14,49 +17,67 @@ from .sse import encode_event, encode_retry, event_stream, parse_event_id
 class StreamService:
     """Builds the byte iterators of `/api/jobs/<id>/events` and `/api/events`.
 
-    Reading history and subscribing happen with no greenlet switch between them,
-    so no event can fall in the gap (mercure#178).
+    Refusals (404, 429, 204) are decided before the response starts. History is read
+    and the subscription made at the stream's first step, together, with no greenlet
+    switch between (so no event falls in the gap, mercure#178), and only once the
+    response is really being sent (so an unsent response holds no subscription).
     """
 
     def __init__(self, runner: JobRunner, hub: Hub, *, retry_ms: int = defaults.SSE_RETRY_MS,
-                 heartbeat_s: float = defaults.SSE_HEARTBEAT_S) -> None:
+                 heartbeat_s: float = defaults.SSE_HEARTBEAT_S, streams_per_owner: int = 0) -> None:
         self.runner = runner
         self.hub = hub
         self.heartbeat_s = heartbeat_s
+        self.streams_per_owner = streams_per_owner
         self._retry = encode_retry(retry_ms)
 
-    def job_stream(self, job_id: str, last_event_id: str | None) -> Iterator[bytes] | None:
+    def job_stream(self, job_id: str, last_event_id: str | None,
+                   viewer: Owner = EVERYONE) -> Iterator[bytes] | None:
         """One job's stream, or None for 204 when the client already saw its end.
 
-        Raises `JobNotFound` before anything is sent, so the answer can be a JSON 404.
+        Raises `JobNotFound` (someone else's job too) or `RateLimited` before anything is sent.
         """
-        job = self.runner.get(job_id)
+        job = self.runner.get(job_id, viewer)
         since = parse_event_id(last_event_id)
-        missed = self.hub.missed(since, job_id)
+        terminal_id = self.hub.terminal_id(job_id)
+        if terminal_id is not None and since is not None and terminal_id <= since <= self.hub.last_id:
+            return None
+        self._check_limit(viewer)
+        return self._job_events(job, since, viewer)
+
+    def all_stream(self, last_event_id: str | None, viewer: Owner = EVERYONE) -> Iterator[bytes]:
+        """Every job `viewer` may see: a snapshot (or what was missed), then live; never ends by itself."""
+        self._check_limit(viewer)
+        return self._all_events(parse_event_id(last_event_id), viewer)
+
+    def _job_events(self, job: Job, since: int | None, viewer: Owner) -> Iterator[bytes]:
+        missed = self.hub.missed(since, job.id, viewer)
         if missed is None:
             first = self._retry + encode_event("snapshot", self.hub.last_id, job_json(job))
             ended = job.terminal
         else:
-            terminal_id = self.hub.terminal_id(job_id)
-            if terminal_id is not None and since is not None and since >= terminal_id:
-                return None
             first = self._retry + _frames(missed)
             ended = any(event.terminal for event in missed)
         if ended:
-            return iter((first,))
-        return event_stream(self.hub.subscribe(job_id), first, self.heartbeat_s)
+            yield first
+            return
+        yield from event_stream(self.hub.subscribe(job.id, viewer), first, self.heartbeat_s)
 
-    def all_stream(self, last_event_id: str | None) -> Iterator[bytes]:
-        """Every job's stream: a snapshot (or what was missed), then live; never ends by itself."""
-        missed = self.hub.missed(parse_event_id(last_event_id))
+    def _all_events(self, since: int | None, viewer: Owner) -> Iterator[bytes]:
+        missed = self.hub.missed(since, viewer=viewer)
         if missed is None:
-            jobs = self.runner.store.snapshot(defaults.SNAPSHOT_FINISHED_JOBS)
+            jobs = self.runner.store.snapshot(defaults.SNAPSHOT_FINISHED_JOBS, viewer)
             payload = json.dumps({"jobs": [job.to_dict() for job in jobs]},
                                  separators=(",", ":"), ensure_ascii=False)
             first = self._retry + encode_event("snapshot", self.hub.last_id, payload)
         else:
             first = self._retry + _frames(missed)
-        return event_stream(self.hub.subscribe(), first, self.heartbeat_s)
+        yield from event_stream(self.hub.subscribe(None, viewer), first, self.heartbeat_s)
+
+    def _check_limit(self, viewer: Owner) -> None:
+        if self.streams_per_owner and self.hub.subscriptions_of(viewer) >= self.streams_per_owner:
+            raise RateLimited(f"You already have {self.streams_per_owner} streams open.",
+                              retry_after=defaults.QUEUE_FULL_RETRY_AFTER_S)
 
 
 def _frames(events: list[Event]) -> bytes:

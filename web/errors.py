@@ -7,7 +7,7 @@ import logging
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from progress.errors import ProgressError, QueueFull
+from progress.errors import ProgressError, RetryLater
 
 log = logging.getLogger("web.errors")
 
@@ -16,12 +16,14 @@ STATUS_OF = {
     "bad_request": 400,
     "unknown_kind": 400,
     "invalid_params": 400,
+    "unauthorized": 401,
     "not_found": 404,
     "method_not_allowed": 405,
     "not_cancellable": 409,
     "no_result": 409,
     "body_too_large": 413,
     "unsupported_media_type": 415,
+    "rate_limited": 429,
     "internal": 500,
     "queue_full": 503,
     "shutting_down": 503,
@@ -67,7 +69,7 @@ def wants_json() -> bool:
 
 
 def handle_progress_error(error: ProgressError) -> Response:
-    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, QueueFull) else {}
+    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RetryLater) else {}
     if not wants_json() and error.code == "not_found":
         return _not_found_page()
     return error_response(error.code, error.message, headers)

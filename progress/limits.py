@@ -1,0 +1,51 @@
+"""Per-owner limits that keep one client from hurting the rest: streams, queued jobs, creation rate."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from .errors import RateLimited
+
+
+@dataclass(frozen=True)
+class OwnerLimits:
+    """Each limit per owner; 0 turns it off."""
+
+    streams: int = 0
+    queued: int = 0
+    jobs_per_minute: int = 0
+
+
+class RateLimiter:
+    """A token bucket per key: `per_minute` tokens, refilled evenly, bursts up to `per_minute`.
+
+    Memory stays bounded: buckets that have refilled completely are dropped, since a
+    full bucket and no bucket mean the same.
+    """
+
+    def __init__(self, per_minute: int, clock=time.monotonic) -> None:
+        self.capacity = float(per_minute)
+        self.per_second = per_minute / 60.0
+        self._clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)
+
+    def take(self, key: str) -> None:
+        """Spend one token of `key`, or raise `RateLimited` saying when one will be back."""
+        if self.capacity <= 0:
+            return
+        now = self._clock()
+        tokens, at = self._buckets.get(key, (self.capacity, now))
+        tokens = min(self.capacity, tokens + (now - at) * self.per_second)
+        if tokens < 1:
+            retry_after = math.ceil((1 - tokens) / self.per_second)
+            raise RateLimited(f"Too many new jobs; at most {int(self.capacity)} a minute.", retry_after)
+        self._buckets[key] = (tokens - 1, now)
+        if len(self._buckets) > 10_000:
+            self._drop_full(now)
+
+    def _drop_full(self, now: float) -> None:
+        refill_s = self.capacity / self.per_second
+        self._buckets = {key: (tokens, at) for key, (tokens, at) in self._buckets.items()
+                         if now - at < refill_s}
