@@ -1,13 +1,15 @@
-"""Raw HTTP/1.1 over a socket, for what httpx won't do: unread bodies, pipelining, a reader that never reads."""
+"""Raw HTTP/1.1 for what httpx-sse hides or httpx won't do: raw stream bytes, unread bodies, pipelining, a reader that never reads."""
 
 from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import h11
+import httpx
 
 
 @dataclass
@@ -72,3 +74,22 @@ def read_responses(sock: socket.socket, requests: list[h11.Request], deadline_s:
                                      {k.decode("latin-1"): v.decode("latin-1") for k, v in head.headers},
                                      body))
     return responses
+
+
+def read_stream_bytes(client: httpx.Client, path: str, until: Callable[[bytes], bool],
+                      deadline_s: float = 15.0, headers: dict[str, str] | None = None) -> tuple[httpx.Response, bytes]:
+    """A stream's body bytes as sent (comments included), read until `until` holds or the deadline passes."""
+    deadline = time.monotonic() + deadline_s
+    data = b""
+    with client.stream("GET", path, headers=headers, timeout=httpx.Timeout(10.0, read=5.0)) as response:
+        for chunk in response.iter_raw():
+            data += chunk
+            if until(data):
+                return response, data
+            assert time.monotonic() < deadline, f"{path} sent only {data!r} within {deadline_s} s"
+    raise AssertionError(f"{path} ended after {data!r}")
+
+
+def blocks(data: bytes) -> list[bytes]:
+    """The complete blocks of an event stream (the text between blank lines)."""
+    return data.split(b"\n\n")[:-1]
