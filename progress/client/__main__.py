@@ -1,0 +1,7 @@
+"""`python -m progress.client`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,48 @@
+"""The terminal client types `name=value` words by the kind's schema (issue 4)."""
+
+from __future__ import annotations
+
+import pytest
+
+from progress.client.params import parse_params
+
+SCHEMA = {"properties": {
+    "seconds": {"type": "number"},
+    "steps": {"type": "integer"},
+    "user": {"type": "string"},
+    "loud": {"type": "boolean"},
+    "urls": {"type": "array"},
+}}
+
+
+@pytest.mark.parametrize(("word", "expected"), [
+    ("seconds=2.5", {"seconds": 2.5}),
+    ("steps=10", {"steps": 10}),
+    ("user=123", {"user": "123"}),
+    ("user=", {"user": ""}),
+    ("user=a=b", {"user": "a=b"}),
+    ("user=<img src=x>", {"user": "<img src=x>"}),
+    ("loud=yes", {"loud": True}),
+    ("loud=false", {"loud": False}),
+    ('urls=["http://a"]', {"urls": ["http://a"]}),
+    ("unknown=3", {"unknown": 3}),
+])
+def test_values_are_typed_by_the_schema(word: str, expected: dict) -> None:
+    assert parse_params([word], SCHEMA) == expected
+
+
+@pytest.mark.parametrize(("word", "sent"), [
+    ("seconds=soon", "soon"),
+    ("seconds=true", "true"),
+    ("steps=[1]", "[1]"),
+    ("loud=maybe", "maybe"),
+])
+def test_a_value_that_does_not_fit_is_sent_as_typed_for_the_server_to_name(word: str, sent: str) -> None:
+    name = word.split("=")[0]
+    assert parse_params([word], SCHEMA) == {name: sent}
+
+
+@pytest.mark.parametrize("word", ["seconds", "=3"])
+def test_a_word_without_a_name_and_value_is_a_usage_error(word: str) -> None:
+    with pytest.raises(ValueError, match="name=value"):
+        parse_params([word], SCHEMA)
