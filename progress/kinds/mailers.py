@@ -29,7 +29,7 @@ class OutboxMailer:
         self.count += 1
         path = os.path.join(self.folder, f"{ctx.job_id}-{self.count}.eml")
         ctx.run_blocking(_write, path, message.as_bytes())
-        return {"file": path}
+        return {"file": os.path.basename(path)}
 
     def close(self, polite: bool) -> None:
         """Nothing to close: each file is complete when `deliver` returns."""

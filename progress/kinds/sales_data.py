@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import closing
+from urllib.parse import quote
 
-REGIONS = ("North", "South", "East", "West", "Central")
+REGIONS = (("North", 30), ("South", 25), ("East", 20), ("West", 15), ("Central", 10))
+"""(name, share of sales in percent)."""
 PRODUCTS = (("Notebook", 450), ("Pen", 120), ("Backpack", 3999), ("Desk lamp", 2450),
             ("Stapler", 899), ("Monitor", 18999), ("Keyboard", 4999), ("Mouse", 2199),
             ("Chair", 12900), ("Headphones", 7950), ("Webcam", 5900), ("Cable", 799))
@@ -30,7 +32,7 @@ GROUPINGS = {
 
 _SCHEMA = """
 CREATE TABLE products (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price_cents INTEGER NOT NULL);
-CREATE TABLE regions (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE regions (id INTEGER PRIMARY KEY, name TEXT NOT NULL, low INTEGER, high INTEGER);
 CREATE TABLE sales (
     id INTEGER PRIMARY KEY,
     sold_on TEXT NOT NULL,
@@ -52,28 +54,39 @@ SELECT n.i,
        (1 + (n.i * 31) % 7) * p.price_cents
 FROM n
 JOIN products p ON p.id = 1 + (n.i * 104729) % {len(PRODUCTS)}
-JOIN regions r ON r.id = 1 + (n.i * 2654435761) % {len(REGIONS)}
+JOIN regions r ON (n.i * 2654435761) % 1000003 % 100 BETWEEN r.low AND r.high - 1
 """
 
 
-def _connect(path: str) -> sqlite3.Connection:
-    return sqlite3.connect(path, isolation_level=None)
+def _connect(path: str, mode: str = "ro") -> sqlite3.Connection:
+    """`ro` to report, `rw` to add sales to a file that must exist, `rwc` to create one.
+
+    Writing needs no journal: a half-made file is thrown away, never read. And since a
+    cancelled job's thread may still be running, only `create_schema` may create the file.
+    """
+    db = sqlite3.connect(f"file:{quote(path)}?mode={mode}", uri=True, isolation_level=None)
+    if mode != "ro":
+        db.execute("PRAGMA journal_mode = OFF")
+        db.execute("PRAGMA synchronous = OFF")
+    return db
 
 
 def create_schema(path: str) -> None:
     """An empty data set with its products and regions."""
-    with closing(_connect(path)) as db:
+    with closing(_connect(path, "rwc")) as db:
         db.executescript(_SCHEMA)
         db.executemany("INSERT INTO products (id, name, price_cents) VALUES (?, ?, ?)",
                        [(number, name, price) for number, (name, price) in enumerate(PRODUCTS, 1)])
-        db.executemany("INSERT INTO regions (id, name) VALUES (?, ?)",
-                       list(enumerate(REGIONS, 1)))
+        bounds, low = [], 0
+        for number, (name, share) in enumerate(REGIONS, 1):
+            bounds.append((number, name, low, low + share))
+            low += share
+        db.executemany("INSERT INTO regions (id, name, low, high) VALUES (?, ?, ?, ?)", bounds)
 
 
 def insert_sales(path: str, first: int, last: int) -> None:
     """Add the sales with ids `first`..`last` in one transaction."""
-    with closing(_connect(path)) as db:
-        db.execute("PRAGMA synchronous = OFF")  # a half-made file is thrown away, never read
+    with closing(_connect(path, "rw")) as db:
         db.execute("BEGIN")
         db.execute(_INSERT_RANGE, (first, last))
         db.execute("COMMIT")
