@@ -26,7 +26,10 @@ RECORD_PERCENTS = """() => {
 
 def submit_form(page: Any, kind: str, values: dict[str, str]) -> httpx.Response | Any:
     """Fill a kind's form as a person would and press Start; returns the POST's response."""
-    form = page.locator(f'form[data-kind="{kind}"]')
+    box = page.locator(f'details[data-kind="{kind}"]')
+    if box.get_attribute("open") is None:
+        box.locator("summary").click()
+    form = box.locator("form")
     for name, value in values.items():
         form.locator(f'[name="{name}"]').fill(value)
     with page.expect_response("**/api/jobs") as answer:
@@ -43,7 +46,7 @@ def card(page: Any, job_id: str, state: str | None = None) -> Any:
 def dashboard(server: Server, open_page: Any) -> Any:  # noqa: F811
     page = open_page(server.url)
     wait_live(page)
-    page.locator('form[data-kind="sleep"]').wait_for()
+    page.locator('details[data-kind="sleep"]').wait_for()
     return page
 
 
@@ -68,8 +71,12 @@ def test_job_started_from_its_form_rises_to_100_succeeds_and_its_result_download
 
 
 def test_form_starts_a_job_from_the_keyboard(dashboard: Any) -> None:
-    field = dashboard.locator('form[data-kind="greet"] [name="user"]')
-    field.focus()
+    greet = dashboard.locator('details[data-kind="greet"] summary')
+    greet.focus()
+    if dashboard.locator('details[data-kind="greet"]').get_attribute("open") is None:
+        dashboard.keyboard.press("Enter")  # a summary opens its box from the keyboard
+    dashboard.keyboard.press("Tab")
+    assert dashboard.evaluate("document.activeElement.name") == "user"
     dashboard.keyboard.press("Control+A")
     dashboard.keyboard.type("Keyboard")
     with dashboard.expect_response("**/api/jobs") as answer:
@@ -143,7 +150,7 @@ def test_html_in_params_is_shown_as_text_never_run(dashboard: Any, server: Serve
 def test_dashboard_fits_a_phone_screen(server: Server, open_page: Any, color_scheme: str) -> None:  # noqa: F811
     page = open_page(server.url, color_scheme=color_scheme, viewport=PHONE, reduced_motion="reduce")
     wait_live(page)
-    page.locator("form.kind").first.wait_for()
+    page.locator("details.kind").first.wait_for()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert (background == "rgb(15, 18, 22)") == (color_scheme == "dark")

@@ -52,7 +52,7 @@ def main() -> None:
                     page = browser.new_page(color_scheme=scheme, viewport=viewport, reduced_motion="reduce")
                     page.goto(server.url)
                     page.locator('#connection[data-connection="live"]').wait_for()
-                    page.locator("form.kind").first.wait_for()
+                    page.locator("details.kind").first.wait_for()
                     page.wait_for_timeout(300)
                     page.screenshot(path=str(OUT / name), full_page=viewport is PHONE)
                     page.close()

@@ -16,13 +16,18 @@ export async function showKindForms(container, status, onStarted) {
   }
   status.hidden = kinds.length > 0;
   status.textContent = kinds.length ? "" : "This server offers no job kinds.";
-  for (const kind of kinds) container.append(kindForm(kind, onStarted));
+  const boxes = kinds.map((kind) => kindForm(kind, onStarted));
+  if (boxes.length) boxes[0].open = true;
+  container.append(...boxes);
 }
 
+/** A collapsible box holding the kind's form; `form[data-kind]` is what tests and scripts find. */
 function kindForm(kind, onStarted) {
-  const form = document.getElementById("kind-form").content.firstElementChild.cloneNode(true);
+  const box = document.getElementById("kind-form").content.firstElementChild.cloneNode(true);
+  const form = box.querySelector("form");
+  box.dataset.kind = kind.name;
   form.dataset.kind = kind.name;
-  form.querySelector(".kind-title").textContent = kind.title;
+  box.querySelector(".kind-title").textContent = kind.title;
   writeWithCode(form.querySelector(".kind-description"), kind.description);
   const required = new Set(kind.params.required ?? []);
   const fields = Object.entries(kind.params.properties ?? {})
@@ -59,7 +64,7 @@ function kindForm(kind, onStarted) {
       button.disabled = false;
     }
   });
-  return form;
+  return box;
 }
 
 /** POST the job; `{job}` when accepted, else `{message, field}` with the param the message names. */
@@ -97,8 +102,9 @@ function makeField(name, spec, required) {
   label.textContent = spec.title ?? name;
   hint.id = `${id}-hint`;
   error.id = `${id}-error`;
-  hint.textContent = describe(spec);
-  hint.hidden = !hint.textContent;
+  const description = describe(spec);
+  writeWithCode(hint, description);
+  hint.hidden = !description;
   control.setAttribute("aria-describedby", `${id}-hint ${id}-error`);
   label.after(control);
   return {
@@ -114,40 +120,65 @@ function makeField(name, spec, required) {
 }
 
 function makeControl(spec) {
-  if (Array.isArray(spec.enum)) {
-    const control = document.createElement("select");
-    spec.enum.forEach((value, index) => {
-      const option = new Option(typeof value === "string" ? value : JSON.stringify(value), String(index));
-      option.selected = JSON.stringify(value) === JSON.stringify(spec.default);
-      control.append(option);
-    });
-    return { control, read: (select) => ({ value: spec.enum[Number(select.value)] }) };
-  }
-  const control = document.createElement("input");
-  if (spec.type === "boolean") {
-    control.type = "checkbox";
+  const type = [spec.type].flat().find((name) => name !== "null"); // ["number", "null"]: a number or empty
+  if (Array.isArray(spec.enum)) return selectControl(spec);
+  if (type === "boolean") {
+    const control = inputOf("checkbox");
     control.checked = spec.default === true;
     return { control, read: (input) => ({ value: input.checked }) };
   }
-  if (spec.type === "number" || spec.type === "integer") {
-    control.type = "number";
-    control.step = spec.type === "integer" ? "1" : "any";
+  if (type === "number" || type === "integer") {
+    const control = inputOf("number");
+    control.step = type === "integer" ? "1" : "any";
     if (spec.minimum !== undefined) control.min = String(spec.minimum);
     if (spec.maximum !== undefined) control.max = String(spec.maximum);
-    if (spec.default !== undefined) control.value = String(spec.default);
+    if (typeof spec.default === "number") control.value = String(spec.default);
     return { control, read: readNumber };
   }
-  control.type = "text";
-  control.autocomplete = "off";
-  if (spec.type === "string") {
+  if (type === "string") {
+    const long = (spec.maxLength ?? 0) > 1000 || String(spec.default ?? "").includes("\n");
+    const control = long ? document.createElement("textarea") : inputOf("text");
+    if (long) control.rows = 4;
     if (spec.minLength !== undefined) control.minLength = spec.minLength;
     if (spec.maxLength !== undefined) control.maxLength = spec.maxLength;
     if (spec.default !== undefined) control.value = spec.default;
     return { control, read: (input) => ({ value: input.value }) };
   }
+  if (type === "array" && [spec.items?.type].flat().includes("string")) {
+    const control = document.createElement("textarea");
+    control.rows = 3;
+    control.placeholder = "One per line";
+    if (Array.isArray(spec.default)) control.value = spec.default.join("\n");
+    return { control, read: readLines };
+  }
+  const control = inputOf("text");
   control.placeholder = "JSON";
-  if (spec.default !== undefined) control.value = JSON.stringify(spec.default);
+  if (spec.default !== undefined && spec.default !== null) control.value = JSON.stringify(spec.default);
   return { control, read: readJson };
+}
+
+function selectControl(spec) {
+  const control = document.createElement("select");
+  spec.enum.forEach((value, index) => {
+    const visible = typeof value === "string" && value.trim() !== "";
+    const option = new Option(visible ? value : JSON.stringify(value), String(index));
+    option.selected = JSON.stringify(value) === JSON.stringify(spec.default);
+    control.append(option);
+  });
+  return { control, read: (select) => ({ value: spec.enum[Number(select.value)] }) };
+}
+
+function inputOf(type) {
+  const input = document.createElement("input");
+  input.type = type;
+  input.autocomplete = "off";
+  return input;
+}
+
+/** A list of strings, one per line; blank lines are skipped and an empty box means "not given". */
+function readLines(textarea) {
+  const lines = textarea.value.split("\n").map((line) => line.trim()).filter(Boolean);
+  return { value: lines.length ? lines : undefined };
 }
 
 /** An empty number field falls back to the default; anything typed goes to the server to judge. */
@@ -176,8 +207,9 @@ function describe(spec) {
   if (spec.minLength !== undefined || spec.maxLength !== undefined) {
     parts.push(`${spec.minLength ?? 0} to ${spec.maxLength ?? "any number of"} characters`);
   }
-  if (spec.default !== undefined && spec.type !== "boolean") {
-    parts.push(`default ${typeof spec.default === "string" ? `“${spec.default}”` : JSON.stringify(spec.default)}`);
+  const shown = typeof spec.default === "string" ? `“${spec.default}”` : JSON.stringify(spec.default);
+  if (spec.default !== null && spec.type !== "boolean" && shown && shown.length <= 40 && !shown.includes("\n")) {
+    parts.push(`default ${shown}`);
   }
   return parts.join(" · ");
 }
