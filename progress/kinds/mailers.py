@@ -73,19 +73,24 @@ class SmtpMailer:
     def _connect(self) -> smtplib.SMTP:
         if self._unreachable is not None:
             raise self._unreachable
-        settings = self.settings
-        smtp = smtplib.SMTP(timeout=SMTP_TIMEOUT_S)
         try:
-            smtp.connect(settings.host, settings.port)
-            if settings.starttls:
+            self._smtp = self._open()
+        except (smtplib.SMTPException, OSError) as error:
+            self._unreachable = error
+            raise
+        return self._smtp
+
+    def _open(self) -> smtplib.SMTP:
+        settings = self.settings
+        smtp = smtplib.SMTP(settings.host, settings.port, timeout=SMTP_TIMEOUT_S)
+        try:
+            if settings.starttls:  # the certificate is checked against `host`
                 smtp.starttls(context=ssl.create_default_context())
             if settings.username:
                 smtp.login(settings.username, settings.password or "")
-        except (smtplib.SMTPException, OSError) as error:
+        except BaseException:  # a refusal, or the job cancelled meanwhile: never leak the socket
             smtp.close()
-            self._unreachable = error
             raise
-        self._smtp = smtp
         return smtp
 
 
