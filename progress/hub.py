@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from gevent.event import Event as Signal
@@ -113,11 +114,23 @@ class Hub:
         self._by_job: dict[str, set[Subscription]] = {}
         self._per_viewer: Counter[str] = Counter()
         self.published = 0
+        self._coalesced_gone = 0  # by subscriptions already closed
         self.closed = False
 
     @property
     def subscriber_count(self) -> int:
         return len(self._all) + sum(len(subs) for subs in self._by_job.values())
+
+    def coalescing(self) -> tuple[int, int]:
+        """Progress events replaced in mailboxes since start, and open streams that had to
+        replace any (the slow clients), for `/metrics`."""
+        live = [sub.coalesced for sub in self._subscriptions() if sub.coalesced]
+        return self._coalesced_gone + sum(live), len(live)
+
+    def _subscriptions(self) -> Iterator[Subscription]:
+        yield from self._all
+        for subs in self._by_job.values():
+            yield from subs
 
     def subscriptions_of(self, viewer: Owner) -> int:
         """Open subscriptions of one viewer, for the per-owner stream limit."""
@@ -168,6 +181,7 @@ class Hub:
         if sub not in subs:
             return
         subs.discard(sub)
+        self._coalesced_gone += sub.coalesced
         if sub.job_id is not None and not subs:
             del self._by_job[sub.job_id]
         self._per_viewer[sub.viewer.name] -= 1
@@ -213,5 +227,5 @@ class Hub:
     def close(self, farewell: bytes) -> None:
         """End every subscription after what it has pending, then `farewell`."""
         self.closed = True
-        for sub in tuple(self._all) + tuple(s for subs in self._by_job.values() for s in subs):
+        for sub in tuple(self._subscriptions()):
             sub.end(farewell)

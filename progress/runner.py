@@ -6,7 +6,7 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +81,8 @@ class JobRunner:
         self._running: dict[str, _Run] = {}
         self._job_finished = Signal()
         self._reaper: gevent.Greenlet | None = None
+        self.finish_listeners: list[Callable[[Job], None]] = []
+        """Called with each job as it reaches a terminal state (e.g. `/metrics` durations)."""
 
     # Requests -------------------------------------------------------------------
 
@@ -209,6 +211,8 @@ class JobRunner:
         _log_state(job)
         if job.terminal:
             self._job_finished.set()
+            for listener in self.finish_listeners:
+                listener(job)
             if self._reaper is None and self.accepting:
                 self._reaper = gevent.spawn(self._reap_forever)
 

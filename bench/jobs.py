@@ -1,0 +1,110 @@
+"""Jobs: K jobs of 100 steps, each watched by its own stream, or by polling every 500 ms.
+
+    .venv/bin/python -m bench.jobs --jobs 50,200 --seconds 1,10 --out bench/results/jobs.json
+
+Lateness is when the client learns the job ended, minus when it was submitted plus its
+nominal duration: what a person waiting at the page feels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+
+from . import servers
+from .report import arguments, busy, percentile, print_table, save
+from .sse_client import STATE, TERMINAL, Stream, close_all, open_streams, run, wait_until
+
+POLL_EVERY_S = 0.5
+
+
+async def submit(client: httpx.AsyncClient, seconds: float) -> tuple[str, float]:
+    sent = time.perf_counter()
+    response = await client.post("/api/jobs", json={"kind": "sleep", "params": {"seconds": seconds, "steps": 100}})
+    return response.json()["id"], sent
+
+
+async def watched(server: servers.BenchServer, client: httpx.AsyncClient, jobs: int, seconds: float) -> tuple[list[float], int]:
+    """Lateness of each job's terminal event on its own stream, and the requests made."""
+    due: dict[str, float] = {}
+    lateness: list[float] = []
+
+    def on_event(stream: Stream, kind: bytes, event_id: int, data: bytes, now: float) -> None:
+        if kind in (b"state", b"snapshot") and STATE.search(data)[1] in TERMINAL:
+            lateness.append(now - due[stream.tag])  # type: ignore[index]
+
+    async def one() -> list[Stream]:
+        job_id, sent = await submit(client, seconds)
+        due[job_id] = sent + seconds
+        return await open_streams(server.port, [(f"/api/jobs/{job_id}/events", job_id)], on_event)
+
+    streams = [s for batch in await asyncio.gather(*(one() for _ in range(jobs))) for s in batch]
+    await wait_until(lambda: len(lateness) >= jobs, deadline_s=seconds * 3 + 30)
+    close_all(streams)
+    return lateness, 2 * jobs
+
+
+async def polled(client: httpx.AsyncClient, jobs: int, seconds: float) -> tuple[list[float], int]:
+    """The same work watched the Celery way: GET the job every 500 ms until it is terminal."""
+    requests = [0]
+
+    async def one() -> float | None:
+        job_id, sent = await submit(client, seconds)
+        requests[0] += 1
+        deadline = sent + seconds * 3 + 30
+        while time.perf_counter() < deadline:
+            await asyncio.sleep(POLL_EVERY_S)
+            requests[0] += 1
+            job = (await client.get(f"/api/jobs/{job_id}")).json()
+            if job["state"].encode() in TERMINAL:
+                return time.perf_counter() - (sent + seconds)
+        return None
+
+    lateness = [late for late in await asyncio.gather(*(one() for _ in range(jobs))) if late is not None]
+    return lateness, requests[0]
+
+
+async def measure(server: servers.BenchServer, how: str, jobs: int, seconds: float) -> dict[str, object]:
+    limits = httpx.Limits(max_connections=jobs, max_keepalive_connections=jobs)
+    async with httpx.AsyncClient(base_url=server.url, timeout=60, limits=limits) as client:
+        before, wall, own = server.cost(), time.perf_counter(), servers.load_generator_cpu_s()
+        if how == "stream":
+            lateness, requests = await watched(server, client, jobs, seconds)
+        else:
+            lateness, requests = await polled(client, jobs, seconds)
+        after, wall, own = server.cost(), time.perf_counter() - wall, servers.load_generator_cpu_s() - own
+    return {
+        "server": server.name, "watched_by": how, "jobs": jobs, "seconds": seconds, "finished": len(lateness),
+        "late_p50_ms": percentile(lateness, 50) * 1000, "late_p99_ms": percentile(lateness, 99) * 1000,
+        "server_cpu_s": after.cpu_s - before.cpu_s, "requests": requests, "loadgen_cpu": busy(own, wall),
+    }
+
+
+def main() -> None:
+    parser = arguments(__doc__.splitlines()[0])
+    parser.add_argument("--jobs", default="50,200")
+    parser.add_argument("--seconds", default="1,10")
+    parser.add_argument("--polling", default="ours", help="servers also measured with polling clients")
+    options = parser.parse_args()
+    jobs = [3, 10] if options.smoke else [int(n) for n in options.jobs.split(",")]
+    durations = [0.3] if options.smoke else [float(s) for s in options.seconds.split(",")]
+    servers.prepare_load_generator()
+    rows: list[dict[str, object]] = []
+    for name in options.servers.split(","):
+        server = servers.start(name, {"JOBS_CONCURRENCY": str(max(jobs))})
+        ways = ("stream", "poll") if name in options.polling.split(",") else ("stream",)
+        try:
+            for seconds in durations:
+                for k in jobs:
+                    for how in ways:
+                        rows.append(run(lambda: measure(server, how, k, seconds)))  # type: ignore[arg-type]
+        finally:
+            server.stop()
+    print_table("Jobs: K jobs of 100 steps, terminal-event lateness", rows)
+    save(options.out, "jobs", rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""`/metrics`: the running server's figures for Prometheus, with the official `prometheus_client`.
+
+Live figures (open streams, events, jobs, queue depth) are read from the service at
+scrape time, so serving them costs nothing between scrapes. Job durations and the event
+loop's lag are observed as they happen. The loop monitor starts with the first scrape,
+so a server nobody watches pays nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+from flask import Blueprint, Response, current_app
+from flask.blueprints import BlueprintSetupState
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from progress.flask_adapter import service_of
+from progress.jobs import Job, JobState
+from progress.loop_monitor import LoopMonitor
+from progress.service import ProgressService
+
+metrics = Blueprint("metrics", __name__)
+
+EXTENSION_KEY = "progress_metrics"
+
+DURATION_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, float("inf"))
+LAG_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, float("inf"))
+
+
+class ServiceCollector(Collector):
+    """Reads the hub, the job store and the runner at each scrape."""
+
+    def __init__(self, service: ProgressService) -> None:
+        self._service = service
+
+    def collect(self) -> Iterator[Metric]:
+        hub, runner = self._service.hub, self._service.runner
+        coalesced, slow = hub.coalescing()
+        yield GaugeMetricFamily("progress_streams_open", "Open SSE streams (job streams and /api/events).",
+                                value=hub.subscriber_count)
+        yield CounterMetricFamily("progress_events_published", "Events published by the hub.",
+                                  value=hub.published)
+        yield CounterMetricFamily("progress_events_coalesced", "Pending progress events replaced by a "
+                                  "newer one because a client read slower than the job reported.",
+                                  value=coalesced)
+        yield GaugeMetricFamily("progress_streams_coalescing", "Open streams that have had progress "
+                                "coalesced: the slow clients.", value=slow)
+        yield GaugeMetricFamily("progress_queue_depth", "Queued jobs waiting for a free slot.",
+                                value=runner.waiting_count())
+        jobs = GaugeMetricFamily("progress_jobs", "Jobs kept by the server, by state and kind.",
+                                 labels=["state", "kind"])
+        kept = Counter((job.state.value, job.kind) for job in runner.store.newest_first(None, len(runner.store)))
+        for kind in (kind.name for kind in self._service.registry):
+            for state in JobState:
+                jobs.add_metric([state.value, kind], kept[state.value, kind])
+        yield jobs
+
+
+class ServiceMetrics:
+    """One app's registry: the live collector, the duration histogram and the loop monitor."""
+
+    def __init__(self, service: ProgressService) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.registry.register(ServiceCollector(service))
+        self.durations = Histogram("progress_job_duration_seconds", "Running time of finished jobs, "
+                                   "by kind and final state.", ["kind", "state"],
+                                   buckets=DURATION_BUCKETS, registry=self.registry)
+        self.lag = Histogram("progress_event_loop_lag_seconds", "How late a greenlet that sleeps 50 ms "
+                             "wakes: the delay everything on the loop feels.",
+                             buckets=LAG_BUCKETS, registry=self.registry)
+        self.monitor = LoopMonitor(self.lag.observe)
+        service.runner.finish_listeners.append(self.job_finished)
+
+    def job_finished(self, job: Job) -> None:
+        if job.started_at is not None and job.finished_at is not None:
+            self.durations.labels(job.kind, job.state.value).observe(job.finished_at - job.started_at)
+
+
+@metrics.record_once
+def _set_up(state: BlueprintSetupState) -> None:
+    state.app.extensions[EXTENSION_KEY] = ServiceMetrics(service_of(state.app))
+
+
+@metrics.get("/metrics")
+def scrape() -> Response:
+    figures: ServiceMetrics = current_app.extensions[EXTENSION_KEY]
+    figures.monitor.start()
+    return Response(generate_latest(figures.registry), content_type=CONTENT_TYPE_LATEST)
