@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -26,8 +27,12 @@ TEST_ENV = {
     "JOB_KINDS_MODULES": "tests.kinds_for_tests",
     "SSE_HEARTBEAT_S": "1",
     "SSE_RETRY_MS": "500",
+    "LIMIT_STREAMS_PER_OWNER": "0",
+    "LIMIT_QUEUED_PER_OWNER": "0",
+    "LIMIT_JOBS_PER_MINUTE": "0",
 }
-"""Every test server loads the test kinds and heartbeats every second, so tests stay quick."""
+"""Every test server loads the test kinds and heartbeats every second, so tests stay quick;
+per-owner limits are off but where a test is about them (tests/test_limits.py)."""
 
 
 def free_port() -> int:
@@ -208,6 +213,9 @@ class StreamReader:
     def close(self) -> None:
         """Leave as a browser tab would: drop the connection."""
         if self._response is not None:
+            # Shut the socket first: it wakes the reader thread's blocked read at once.
+            with contextlib.suppress(OSError):  # the server may have ended it already
+                self._response.extensions["network_stream"].get_extra_info("socket").shutdown(socket.SHUT_RDWR)
             self._response.close()
         self._thread.join(5)
 

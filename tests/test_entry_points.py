@@ -19,7 +19,7 @@ from tests.conftest import ROOT, free_port
 
 FLASK_FREE = sorted(
     module.name for module in pkgutil.walk_packages(progress.__path__, "progress.")
-    if module.name != "progress.flask_adapter"
+    if module.name != "progress.flask_adapter" and not module.name.endswith(".__main__")  # __main__ runs on import
 )
 
 
@@ -57,3 +57,10 @@ def test_python_m_web_patches_first_serves_and_stops_on_sigterm(tmp_path):
             process.wait()
     output = log_path.read_text()
     assert "MonkeyPatchWarning" not in output and "Traceback" not in output
+
+
+def test_the_settings_module_gunicorn_conf_imports_stays_free_of_gevent_and_flask():
+    code = ("import sys, web.settings; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('gevent', 'flask', 'progress')))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "[]", result.stderr

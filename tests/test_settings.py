@@ -11,12 +11,16 @@ from web.settings import Settings, SettingsError, load_settings
 
 
 def test_defaults_are_the_contracts():
-    assert load_settings({}) == Settings(bind="127.0.0.1:8000", jobs_concurrency=8, jobs_queue_size=1000,
-                                         jobs_keep_s=3600.0, sse_retry_ms=2000, sse_heartbeat_s=10.0)
+    settings = load_settings({})
+    assert settings == Settings(bind="127.0.0.1:8000", jobs_concurrency=8, jobs_queue_size=1000,
+                                jobs_keep_s=3600.0, sse_retry_ms=2000, sse_heartbeat_s=10.0)
+    assert (settings.limit_streams_per_owner, settings.limit_queued_per_owner,
+            settings.limit_jobs_per_minute) == (100, 100, 120)
+    assert settings.api_tokens == () and not settings.allow_open_access
 
 
 def test_values_are_read_and_typed():
-    settings = load_settings({"BIND": "0.0.0.0:9000", "JOBS_CONCURRENCY": "2", "JOBS_QUEUE_SIZE": "0",
+    settings = load_settings({"BIND": "0.0.0.0:9000", "ALLOW_OPEN_ACCESS": "1", "JOBS_CONCURRENCY": "2", "JOBS_QUEUE_SIZE": "0",
                               "JOBS_KEEP_S": "1.5", "SSE_RETRY_MS": "500", "SSE_HEARTBEAT_S": "15",
                               "JOB_KINDS_MODULES": "myapp.kinds, other"})
     assert (settings.bind, settings.jobs_concurrency, settings.jobs_queue_size, settings.jobs_keep_s,
@@ -60,3 +64,29 @@ def test_more_than_one_worker_without_redis_is_refused_with_the_reason():
     result = run_briefly([GUNICORN, "-c", "gunicorn.conf.py", "--workers", "3"], {"BIND": "127.0.0.1:0"})
     assert result.returncode != 0
     assert "3 workers need REDIS_URL" in result.stderr
+
+
+def test_with_no_tokens_only_loopback_is_served_unless_open_access_is_asked_for(tmp_path):
+    for bind in ("127.0.0.1:8000", "localhost:80", "[::1]:8000", "unix:/tmp/s"):
+        load_settings({"BIND": bind})
+    with pytest.raises(SettingsError, match="^BIND: '0.0.0.0:8000' is not a loopback address"):
+        load_settings({"BIND": "0.0.0.0:8000"})
+    assert load_settings({"BIND": "0.0.0.0:8000", "ALLOW_OPEN_ACCESS": "1"}).allow_open_access
+    tokens = tmp_path / "tokens"
+    tokens.write_text("alice " + "a" * 24 + "\n")
+    assert load_settings({"BIND": "0.0.0.0:8000", "API_TOKENS_FILE": str(tokens)}).api_tokens[0].name == "alice"
+
+
+@pytest.mark.parametrize(("content", "words"), [
+    ("", "the token file holds no token"),
+    ("alice short\n", "line 1 of the token file: a secret is 20"),
+    ("# comment\nalice " + "a" * 24 + " root\n", "line 2 of the token file is not"),
+    ("alice " + "a" * 24 + "\nbob " + "a" * 24 + "\n", "line 2 of the token file repeats"),
+    ("al ice " + "a" * 24 + "\n", "line 1 of the token file is not"),
+])
+def test_a_bad_token_file_stops_the_start_naming_the_line_never_a_secret(tmp_path, content, words):
+    tokens = tmp_path / "tokens"
+    tokens.write_text(content)
+    with pytest.raises(SettingsError, match=f"^API_TOKENS_FILE: {words}") as caught:
+        load_settings({"API_TOKENS_FILE": str(tokens)})
+    assert "a" * 20 not in str(caught.value)

@@ -13,7 +13,7 @@ from gevent.pywsgi import WSGIServer  # noqa: E402
 
 from progress.flask_adapter import service_of  # noqa: E402
 
-from . import configure_logging, create_app  # noqa: E402
+from .app import configure_logging, create_app  # noqa: E402
 from .settings import SettingsError, load_settings  # noqa: E402
 
 

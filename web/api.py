@@ -13,6 +13,7 @@ from progress.errors import JobNotFound, NoResult
 from progress.flask_adapter import service_of
 from progress.jobs import JobState
 
+from .auth import current_owner
 from .errors import ApiError
 
 api = Blueprint("api", __name__, url_prefix="/api")
@@ -42,29 +43,29 @@ def create_job() -> tuple[Response, int, dict[str, str]]:
     kind = body.get("kind")
     if not isinstance(kind, str):
         raise ApiError("bad_request", "The field kind is required and must be a string.")
-    job = service_of().runner.submit(kind, body.get("params", {}))
+    job = service_of().runner.submit(kind, body.get("params", {}), current_owner())
     return jsonify(job.to_dict()), 202, {"Location": f"/api/jobs/{job.id}"}
 
 
 @api.get("/jobs")
 def list_jobs() -> Response:
     states, limit = _list_query(request.args)
-    return jsonify(jobs=[job.to_dict() for job in service_of().runner.list(states, limit)])
+    return jsonify(jobs=[job.to_dict() for job in service_of().runner.list(states, limit, current_owner())])
 
 
 @api.get("/jobs/<job_id>")
 def get_job(job_id: str) -> Response:
-    return jsonify(service_of().runner.get(job_id).to_dict())
+    return jsonify(service_of().runner.get(job_id, current_owner()).to_dict())
 
 
 @api.post("/jobs/<job_id>/cancel")
 def cancel_job(job_id: str) -> tuple[Response, int]:
-    return jsonify(service_of().runner.cancel(job_id).to_dict()), 202
+    return jsonify(service_of().runner.cancel(job_id, current_owner()).to_dict()), 202
 
 
 @api.get("/jobs/<job_id>/result")
 def get_result(job_id: str) -> Response:
-    job = service_of().runner.get(job_id)
+    job = service_of().runner.get(job_id, current_owner())
     if job.state is not JobState.SUCCEEDED or job.result is None:
         raise NoResult(f"The job is {job.state.value}; only a succeeded job has a result.")
     try:
@@ -72,6 +73,7 @@ def get_result(job_id: str) -> Response:
                              conditional=False, etag=False)
     except FileNotFoundError:  # forgotten by retention between the two lines above
         raise JobNotFound("No job has this id; finished jobs are kept for a limited time.") from None
+    response.content_type = job.result.content_type  # as written: `mimetype=` would add a second charset
     response.headers["Content-Disposition"] = f'attachment; filename="{job.result_filename()}"'
     return response
 
@@ -80,9 +82,12 @@ def _json_object_body() -> dict[str, Any]:
     if request.mimetype != "application/json" or request.mimetype_params.get("charset", "utf-8").lower() not in ("utf-8", "utf8"):
         raise ApiError("unsupported_media_type",
                        "The body must be JSON, sent with Content-Type: application/json.")
+    data = request.get_data(cache=False)  # a body without Content-Length is cut at the limit...
+    if len(data) >= defaults.MAX_BODY_BYTES and request.environ["wsgi.input"].read(1):
+        raise ApiError("body_too_large", "The request body is larger than 64 KiB.")  # ...so look past it
     try:
-        body = json.loads(request.get_data(cache=False).decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError):
+        body = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         raise ApiError("invalid_json", "The body is not valid UTF-8 JSON.") from None
     if not isinstance(body, dict):
         raise ApiError("invalid_json", "The body must be a JSON object.")

@@ -1,8 +1,4 @@
-"""The Flask app: `create_app(settings)` builds everything; nothing runs at import.
-
-Kept light on purpose: `python -m web` imports this package before `__main__`
-patches, so no module here may import gevent's patched targets at import time.
-"""
+"""`create_app(settings)`: the Flask app with its own hub, runner and job store."""
 
 from __future__ import annotations
 
@@ -14,14 +10,23 @@ from flask import Flask
 
 from progress import defaults
 from progress.flask_adapter import ProgressExtension
+from progress.limits import OwnerLimits
 from progress.registry import KindRegistry
 from progress.service import ServiceOptions
+
+from .auth import OwnerOfRequest, install_access_control
+from .request_log import install_request_log
 
 from .settings import Settings, SettingsError, load_settings
 
 
-def create_app(settings: Settings | None = None, registry: KindRegistry | None = None) -> Flask:
-    """A new app with its own hub, runner and job store; `settings` default to the environment."""
+def create_app(settings: Settings | None = None, registry: KindRegistry | None = None,
+               owner_of_request: OwnerOfRequest | None = None) -> Flask:
+    """A new app with its own hub, runner and job store; `settings` default to the environment.
+
+    `owner_of_request(request)` says which owner a request speaks for (None: no valid
+    credentials, 401); without it the server uses API tokens, or runs open with none.
+    """
     settings = settings or load_settings(os.environ)
     load_kinds(settings.job_kinds_modules)
     app = Flask(__name__)
@@ -36,16 +41,22 @@ def create_app(settings: Settings | None = None, registry: KindRegistry | None =
         retry_ms=settings.sse_retry_ms,
         heartbeat_s=settings.sse_heartbeat_s,
         results_dir=settings.results_dir,
+        limits=OwnerLimits(streams=settings.limit_streams_per_owner,
+                           queued=settings.limit_queued_per_owner,
+                           jobs_per_minute=settings.limit_jobs_per_minute),
     ))
+    install_request_log(app)
+    install_access_control(app, settings, owner_of_request)
 
     from .api import api
     from .errors import register_error_handlers
     from .health import health
+    from .metrics import metrics
     from .pages import pages
     from .streams import streams
     from .uploads import uploads
 
-    for blueprint in (api, uploads, streams, health, pages):
+    for blueprint in (api, uploads, streams, health, metrics, pages):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     return app

@@ -46,10 +46,11 @@ MESSAGE_OF_STATUS = {
 class ApiError(Exception):
     """An error found by the web layer itself (bad query, bad body)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.headers = headers or {}
 
 
 def error_response(code: str, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -76,7 +77,7 @@ def handle_progress_error(error: ProgressError) -> Response:
 
 
 def handle_api_error(error: ApiError) -> Response:
-    return error_response(error.code, error.message)
+    return error_response(error.code, error.message, error.headers)
 
 
 def handle_http_exception(error: HTTPException) -> Response:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, Response, g, redirect, render_template
 
 from progress.flask_adapter import service_of
+
+from .auth import current_owner
 
 pages = Blueprint("pages", __name__)
 
@@ -23,13 +25,15 @@ CONTENT_SECURITY_POLICY = "; ".join((
 
 
 @pages.get("/")
-def dashboard() -> str:
+def dashboard() -> str | Response:
+    if g.get("owner") is None:  # access control is on and this browser has not signed in
+        return redirect("/signin", 303)
     return render_template("index.html")
 
 
 @pages.get("/jobs/<job_id>")
 def job_page(job_id: str) -> str:
-    job = service_of().runner.get(job_id)  # JobNotFound → the 404 page
+    job = service_of().runner.get(job_id, current_owner())  # JobNotFound → the 404 page
     return render_template("job.html", job=job.to_dict())
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from .tokens import Token, parse_token_file
 
 
 
@@ -38,7 +40,7 @@ class Settings:
     smtp_port: int = 25
     smtp_starttls: bool = False
     smtp_username: str | None = None
-    smtp_password: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
     smtp_sender: str = "flask-progress@localhost"
     fetch_allowed_hosts: tuple[str, ...] = ()
     """Hosts `fetch` may call: names, `*.example.com`, or `*` for any; empty: none."""
@@ -48,6 +50,16 @@ class Settings:
     """Start a `cleanup` job this often; 0: never on its own."""
     cleanup_after_s: float = 86400.0
     """`cleanup` removes finished jobs, result files and uploads older than this."""
+    # Access control and limits (README "Who may see and stop a job").
+    api_tokens: tuple[Token, ...] = field(default=(), repr=False)
+    """From API_TOKENS_FILE; none: the server runs open (everyone sees every job)."""
+    secret_key: str | None = field(default=None, repr=False)
+    """Signs the page's session cookie; None: a random key, so sessions end at a restart."""
+    allow_open_access: bool = False
+    """Serve with no tokens on an address other than loopback."""
+    limit_streams_per_owner: int = 100
+    limit_queued_per_owner: int = 100
+    limit_jobs_per_minute: int = 120
 
 
 _BIND = re.compile(r"^(unix:.+|(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]*):\d{1,5})$")
@@ -116,6 +128,26 @@ def _text(value: str) -> str:
     return value.strip()
 
 
+_LOOPBACK = re.compile(r"^(127\.\d+\.\d+\.\d+|localhost|\[::1\]|::1):\d+$")
+
+
+def _secret_key(value: str) -> str:
+    if len(value) < 32:
+        raise ValueError("expected at least 32 characters")
+    return value
+
+
+def _check_open_access(settings: Settings) -> None:
+    """With no tokens, anyone who reaches the server runs and reads every job: loopback only,
+    unless told explicitly."""
+    if settings.api_tokens or settings.allow_open_access:
+        return
+    if not (settings.bind.startswith("unix:") or _LOOPBACK.match(settings.bind)):
+        raise SettingsError(f"BIND: {settings.bind!r} is not a loopback address and no API_TOKENS_FILE is set, "
+                            "so anyone on the network could run and read jobs; set API_TOKENS_FILE, "
+                            "or ALLOW_OPEN_ACCESS=1 to serve openly anyway")
+
+
 _PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
     "BIND": ("bind", _bind),
     "JOBS_CONCURRENCY": ("jobs_concurrency", _integer(1, 1000)),
@@ -138,8 +170,13 @@ _PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
     "FETCH_ALLOW_PRIVATE": ("fetch_allow_private", _flag),
     "CLEANUP_EVERY_S": ("cleanup_every_s", _seconds(0, 365 * 24 * 3600)),
     "CLEANUP_AFTER_S": ("cleanup_after_s", _seconds(0, 365 * 24 * 3600)),
+    "API_TOKENS_FILE": ("api_tokens", parse_token_file),
+    "SECRET_KEY": ("secret_key", _secret_key),
+    "ALLOW_OPEN_ACCESS": ("allow_open_access", _flag),
+    "LIMIT_STREAMS_PER_OWNER": ("limit_streams_per_owner", _integer(0, 1_000_000)),
+    "LIMIT_QUEUED_PER_OWNER": ("limit_queued_per_owner", _integer(0, 1_000_000)),
+    "LIMIT_JOBS_PER_MINUTE": ("limit_jobs_per_minute", _integer(0, 1_000_000)),
 }
-
 
 def load_settings(environ: Mapping[str, str]) -> Settings:
     """Read every known variable; unset or empty ones keep their defaults."""
@@ -151,5 +188,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         try:
             values[field] = parse(raw)
         except ValueError as error:
-            raise SettingsError(f"{variable}: {error}, got {raw!r}") from None
-    return Settings(**values)
+            shown = "(hidden)" if variable == "SECRET_KEY" else repr(raw)
+            raise SettingsError(f"{variable}: {error}, got {shown}") from None
+    settings = Settings(**values)
+    _check_open_access(settings)
+    return settings

@@ -6,6 +6,8 @@ from flask import Blueprint, Response, request
 
 from progress.flask_adapter import service_of, sse_response
 
+from .auth import current_owner
+
 streams = Blueprint("streams", __name__, url_prefix="/api")
 
 
@@ -17,7 +19,7 @@ def _last_event_id() -> str | None:
 
 @streams.get("/jobs/<job_id>/events")
 def job_events(job_id: str) -> Response:
-    stream = service_of().streams.job_stream(job_id, _last_event_id())
+    stream = service_of().streams.job_stream(job_id, _last_event_id(), current_owner())
     if stream is None:
         return Response(status=204)  # the client saw the end: 204 stops EventSource for good
     return sse_response(stream, request.environ)
@@ -25,4 +27,4 @@ def job_events(job_id: str) -> Response:
 
 @streams.get("/events")
 def all_events() -> Response:
-    return sse_response(service_of().streams.all_stream(_last_event_id()), request.environ)
+    return sse_response(service_of().streams.all_stream(_last_event_id(), current_owner()), request.environ)

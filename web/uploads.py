@@ -63,7 +63,10 @@ def create_upload() -> tuple[Response, int]:
                        "Send the file itself as the body, not a multipart form.")
     if (request.content_length or 0) > limit:
         raise too_large  # judged by Content-Length, unread
-    request.max_content_length = limit  # this route's own limit, instead of the API's 64 KiB
+    # This route's own limit instead of the API's 64 KiB. One byte more: Werkzeug's stream
+    # raises on a read past its maximum even when the body ends exactly there; `receive`
+    # refuses the byte beyond the limit itself.
+    request.max_content_length = limit + 1
     try:
         upload = receive(iter(partial(request.stream.read, READ_BYTES), b""), limit)
     except (RequestEntityTooLarge, UploadTooLarge):

@@ -2,7 +2,7 @@
 
 import sys
 
-from . import configure_logging, create_app
+from .app import configure_logging, create_app
 from .settings import SettingsError
 
 configure_logging()

@@ -1,0 +1,175 @@
+"""`POST /api/uploads` and the `csv_summary` kind on real servers (issue #5).
+
+A large upload goes to disk in small chunks (the worker's memory does not grow by its
+size); the size limit gives the contract's 413; a malformed file fails its job with
+one line saying what is wrong and where.
+"""
+
+import hashlib
+import json
+import os
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests import raw_http
+from tests.conftest import Server, start_job, start_server, wait_for_state
+
+LIMIT = 4096
+MIB = 1024 * 1024
+SHARED_UPLOADS = Path(tempfile.gettempdir()) / "flask-progress" / "uploads"
+"""Where the shared server (default settings) keeps uploads."""
+
+
+@pytest.fixture(scope="module")
+def small_limit(tmp_path_factory):
+    data = tmp_path_factory.mktemp("upload-data")
+    server = start_server(tmp_path_factory.mktemp("upload"),
+                          {"UPLOAD_MAX_BYTES": str(LIMIT), "KINDS_DATA_DIR": str(data)})
+    server.uploads = data / "uploads"
+    yield server
+    server.stop()
+
+
+def worker_rss(server: Server) -> int:
+    """Resident memory of the server's one worker, in bytes."""
+    children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children").read_text().split()
+    status = Path(f"/proc/{children[0]}/status").read_text()
+    kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
+    return int(kib) * 1024
+
+
+def upload(client, body, content_type="text/csv"):
+    return client.post("/api/uploads", content=body, headers={"Content-Type": content_type})
+
+
+def summarise(client, body: bytes, **params) -> dict:
+    response = upload(client, body)
+    assert response.status_code == 201, response.text
+    job = start_job(client, "csv_summary", upload=response.json()["id"], **params)
+    return wait_for_state(client, job["id"], {"succeeded", "failed"}, timeout=60)
+
+
+def test_a_large_upload_streams_to_disk_without_the_worker_holding_it(server, client, tmp_path):
+    size = 96 * MIB
+    source = tmp_path / "big.bin"
+    with open(source, "wb") as file:
+        for _ in range(size // MIB):
+            file.write(os.urandom(MIB))
+    upload(client, b"warm-up")
+    before, peak, done = worker_rss(server), [0], threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.02):
+            peak[0] = max(peak[0], worker_rss(server))
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        with open(source, "rb") as body:
+            response = upload(client, body, "application/octet-stream")
+    finally:
+        done.set()
+        sampler.join()
+    assert response.status_code == 201, response.text
+    stored = SHARED_UPLOADS / response.json()["id"]
+    assert response.json()["size"] == size == stored.stat().st_size
+    assert hashlib.sha256(stored.read_bytes()).digest() == hashlib.sha256(source.read_bytes()).digest()
+    assert peak[0] - before < size / 3, f"the worker grew by {(peak[0] - before) / MIB:.0f} MiB"
+    stored.unlink()
+
+
+def test_a_csv_is_summarised_with_progress_in_bytes(client, open_stream):
+    lines = [b"id,name,price"] + [b"%d,item %d,%d.5" % (n, n, n % 100) for n in range(1, 400_001)]
+    body = b"\n".join(lines) + b"\n"
+    response = upload(client, body)
+    job = start_job(client, "csv_summary", upload=response.json()["id"])
+    stream = open_stream(f"/api/jobs/{job['id']}/events")
+    stream.wait_ended(timeout=60)
+    progress = [event.json()["progress"] for event in stream.events]
+    assert stream.events[-1].json()["state"] == "succeeded"
+    assert progress[-1]["total"] == len(body) == progress[-1]["done"]
+    assert len({p["done"] for p in progress if 0 < p["done"] < len(body)}) >= 1  # a step between
+    summary = client.get(stream.events[-1].json()["result"]["url"]).json()
+    assert summary["rows"] == 400_000
+    assert summary["columns"][0] == {"name": "id", "filled": 400_000, "empty": 0, "numeric": True,
+                                     "min": 1.0, "max": 400_000.0, "mean": 200_000.5}
+    assert summary["columns"][1] == {"name": "name", "filled": 400_000, "empty": 0, "numeric": False}
+    (SHARED_UPLOADS / response.json()["id"]).unlink()
+
+
+def test_empty_cells_are_counted_and_quoted_fields_may_hold_newlines(small_limit):
+    client = small_limit.client()
+    body = 'name;age;city\n"Ann";31;Oslo\nBob;;"New\nYork"\n'.encode()
+    job = summarise(client, body, delimiter=";")
+    summary = client.get(job["result"]["url"]).json()
+    assert summary == {"rows": 2, "columns": [
+        {"name": "name", "filled": 2, "empty": 0, "numeric": False},
+        {"name": "age", "filled": 1, "empty": 1, "numeric": True, "min": 31.0, "max": 31.0, "mean": 31.0},
+        {"name": "city", "filled": 2, "empty": 0, "numeric": False},
+    ]}
+
+
+@pytest.mark.parametrize("body, error", [
+    (b"a,b\n1,2\n3,4,5\n", "MalformedFile: line 3: expected 2 fields as in the header, found 3"),
+    (b"a,b\n1,2\n\xff\xfe,1\n", "MalformedFile: line 3: not UTF-8 (byte 0xff at column 1)"),
+    (b'a,b\n1,"2\n', "MalformedFile: line 2: unexpected end of data"),
+    (b'a,b\n1,"x"y\n', "MalformedFile: line 2: ',' expected after '\"'"),
+    (b"\n\n", "MalformedFile: the file is empty: a CSV file needs at least a header line"),
+])
+def test_a_malformed_csv_fails_its_job_with_one_line_saying_what_and_where(small_limit, body, error):
+    job = summarise(small_limit.client(), body)
+    assert job["state"] == "failed"
+    assert job["error"] == error
+
+
+def test_a_job_for_an_unknown_upload_fails_saying_so(small_limit):
+    client = small_limit.client()
+    job = wait_for_state(client, start_job(client, "csv_summary", upload="A" * 22)["id"], {"failed", "succeeded"})
+    assert job["error"].startswith("FileNotFoundError: there is no upload with this id")
+
+
+def test_an_upload_over_the_limit_by_content_length_is_413_before_it_is_read(small_limit):
+    req = raw_http.request("POST", "/api/uploads", {"Content-Length": str(LIMIT + 1)})
+    with raw_http.connect(small_limit.url) as sock:
+        sock.sendall(raw_http.encode(req))  # the head only: the answer must not wait for the body
+        (response,) = raw_http.read_responses(sock, [req])
+    assert response.status == 413
+    assert json.loads(response.body)["error"] == {
+        "code": "body_too_large", "message": f"The upload is larger than the limit of {LIMIT} bytes."}
+
+
+def test_a_chunked_upload_that_passes_the_limit_is_413_and_leaves_no_file(small_limit):
+    client = small_limit.client()
+    upload(client, b"first")  # the uploads folder exists from here on
+    before = set(small_limit.uploads.iterdir())
+    response = upload(client, (b"x" * 1000 for _ in range(LIMIT // 1000 + 2)))  # no Content-Length
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "body_too_large"
+    assert set(small_limit.uploads.iterdir()) == before
+    assert client.get("/healthz").status_code == 200
+
+
+def test_an_upload_just_at_the_limit_is_taken(small_limit):
+    response = upload(small_limit.client(), b"x" * LIMIT)
+    assert response.status_code == 201, response.text
+    assert (small_limit.uploads / response.json()["id"]).stat().st_size == LIMIT
+
+
+@pytest.mark.parametrize("body, content_type, status, code", [
+    (b"", "text/csv", 400, "bad_request"),
+    (b"--x\r\n", "multipart/form-data; boundary=x", 415, "unsupported_media_type"),
+])
+def test_an_empty_or_multipart_upload_is_refused(small_limit, body, content_type, status, code):
+    response = upload(small_limit.client(), body, content_type)
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+
+
+def test_the_rest_of_the_api_keeps_its_64_kib_limit(small_limit):
+    response = small_limit.client().post("/api/jobs", content=b" " * (65 * 1024),
+                                         headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["error"]["message"] == "The request body is larger than 64 KiB."

@@ -1,0 +1,163 @@
+"""Who a request speaks for, and the same-origin rule for requests that change things.
+
+The owner comes from one pluggable function of the request (an embedding app passes
+its own, fed by Flask-Login, a session or an API key). The standalone server ships
+API tokens: `Authorization: Bearer` for scripts, and for the page a token entered once
+at `/signin`, then a signed `HttpOnly`, `SameSite=Strict` session cookie, since
+`EventSource` cannot send headers. Job kinds never see the request.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from flask import (Blueprint, Flask, Request, Response, current_app, g, jsonify, redirect,
+                   render_template, request, session)
+
+from progress.access import Owner
+from progress.errors import JobNotFound
+
+from .errors import ApiError
+from .settings import Settings
+from .tokens import Token
+
+log = logging.getLogger("web.auth")
+
+OwnerOfRequest = Callable[[Request], "Owner | None"]
+"""Returns the owner a request speaks for, or None when it has no valid credentials."""
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+auth = Blueprint("auth", __name__)
+
+
+class TokenBook:
+    """Looks tokens up in constant time, so the answer's timing tells nothing about a secret."""
+
+    def __init__(self, tokens: tuple[Token, ...]) -> None:
+        self._tokens = tokens
+        self._by_name = {token.name: token for token in tokens}
+
+    def owner_for(self, secret: str) -> Owner | None:
+        offered = secret.encode("utf-8", "replace")
+        found = None
+        for token in self._tokens:  # every token is compared, a match or not
+            if hmac.compare_digest(offered, token.secret.encode("ascii")):
+                found = token
+        return Owner(found.name, found.admin) if found else None
+
+    def owner_named(self, name: str) -> Owner | None:
+        """The owner a session cookie names, if its token still exists (deleting a line revokes it)."""
+        token = self._by_name.get(name)
+        return Owner(token.name, token.admin) if token else None
+
+
+def open_access(req: Request) -> Owner:
+    """No tokens: everyone sees every job; limits count per client address."""
+    return Owner(req.remote_addr or "local", admin=True)
+
+
+def token_access(book: TokenBook) -> OwnerOfRequest:
+    def owner_of(req: Request) -> Owner | None:
+        scheme, _, secret = req.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and secret.strip():
+            return book.owner_for(secret.strip())
+        name = session.get("owner")
+        return book.owner_named(name) if isinstance(name, str) else None
+    return owner_of
+
+
+def is_cross_site(req: Request) -> bool:
+    """A browser request sent by another site (`Sec-Fetch-Site`, else `Origin`); scripts send neither."""
+    fetch_site = req.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site not in ("same-origin", "none")
+    origin = req.headers.get("Origin")
+    return origin is not None and urlsplit(origin).netloc != req.host
+
+
+def current_owner() -> Owner:
+    """The owner of this request; the API has already answered 401 when there is none."""
+    owner = g.get("owner")
+    if owner is None:
+        raise JobNotFound("No job has this id; finished jobs are kept for a limited time.")
+    return owner
+
+
+def _is_api(path: str) -> bool:
+    return path.startswith("/api/") or path == "/api"
+
+
+@dataclass(frozen=True)
+class AccessControl:
+    """How this app finds owners: `open`, `tokens` or `custom` (a function the embedding app gave)."""
+
+    mode: str
+    owner_of_request: OwnerOfRequest
+    book: TokenBook | None = None
+
+
+def _access() -> AccessControl:
+    return current_app.extensions["progress_access"]
+
+
+def identify() -> None:
+    """Before every request: refuse cross-site changes, find the owner, and 401 the API without one."""
+    g.owner = None
+    if request.method not in SAFE_METHODS and is_cross_site(request):
+        raise ApiError("bad_request", "Requests from another site may not change anything here.")
+    g.owner = _access().owner_of_request(request)
+    if g.owner is None and _is_api(request.path):
+        raise ApiError("unauthorized", "Send a valid API token as 'Authorization: Bearer <token>', or sign in.",
+                       headers={"WWW-Authenticate": "Bearer"})
+
+
+@auth.get("/api/session")
+def who_am_i() -> Response:
+    owner = current_owner()
+    return jsonify(owner=owner.name, admin=owner.admin, access=_access().mode)
+
+
+@auth.get("/signin")
+def signin_page() -> str:
+    return render_template("signin.html", access=_access().mode)
+
+
+@auth.post("/signin")
+def sign_in() -> Response | tuple[str, int]:
+    """The page's one use of a token: swap it for a signed session cookie."""
+    book = _access().book
+    owner = book.owner_for(request.form.get("token", "")) if book else None
+    if owner is None:
+        return render_template("signin.html", access=_access().mode, failed=True), 401
+    session.clear()
+    session["owner"] = owner.name
+    return redirect("/", 303)
+
+
+@auth.post("/signout")
+def sign_out() -> Response:
+    session.clear()
+    return redirect("/signin", 303)
+
+
+def install_access_control(app: Flask, settings: Settings, owner_of_request: OwnerOfRequest | None) -> None:
+    """Wire the owner lookup; with no tokens and no function of its own, the server runs open."""
+    book = TokenBook(settings.api_tokens) if settings.api_tokens else None
+    if owner_of_request is not None:
+        access = AccessControl("custom", owner_of_request)
+    elif book is not None:
+        access = AccessControl("tokens", token_access(book), book)
+    else:
+        access = AccessControl("open", open_access)
+        log.warning("access control is off: no API_TOKENS_FILE, so every client sees and controls every job")
+    app.extensions["progress_access"] = access
+    app.secret_key = settings.secret_key or secrets.token_urlsafe(32)
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict")
+    app.before_request(identify)
+    app.register_blueprint(auth)

@@ -1,0 +1,28 @@
+"""One structured log line per request: method, path, status, time, owner. Never a query
+string, a header, a cookie or a body, so no token or secret param reaches the log."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Flask, Response, g, request
+
+log = logging.getLogger("web.requests")
+
+
+def _start_clock() -> None:
+    g.started = time.perf_counter()
+
+
+def _log_request(response: Response) -> Response:
+    owner = g.get("owner")
+    elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+    log.info("method=%s path=%s status=%d duration_ms=%.1f owner=%s", request.method, request.path,
+             response.status_code, elapsed_ms, owner.name if owner else "-")
+    return response
+
+
+def install_request_log(app: Flask) -> None:
+    app.before_request(_start_clock)
+    app.after_request(_log_request)
