@@ -61,3 +61,14 @@ def report_and_wait(ctx: JobContext, done: int, total: int | None) -> None:
     """Reports once, then runs until cancelled: a job whose progress tests can read at leisure."""
     ctx.report(done, total=total)
     ctx.sleep(3600)
+
+
+@job_kind("chatty", params={
+    "steps": {"type": "integer", "default": 1000},
+    "message_size": {"type": "integer", "default": 10000},
+})
+def chatty(ctx: JobContext, steps: int, message_size: int) -> None:
+    """Many large progress events quickly: megabytes that a reader who never reads can't take."""
+    for done in range(1, steps + 1):
+        ctx.sleep(0.001)
+        ctx.report(done, total=steps, message=f"{done:>{message_size}}")

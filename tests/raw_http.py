@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -93,3 +93,21 @@ def read_stream_bytes(client: httpx.Client, path: str, until: Callable[[bytes], 
 def blocks(data: bytes) -> list[bytes]:
     """The complete blocks of an event stream (the text between blank lines)."""
     return data.split(b"\n\n")[:-1]
+
+
+def body_chunks(sock: socket.socket, req: h11.Request, deadline_s: float = 30.0) -> Iterator[bytes]:
+    """The body of the response to `req` (already sent on `sock`), de-chunked, as it arrives."""
+    conn = h11.Connection(h11.CLIENT)
+    conn.send(req)
+    deadline = time.monotonic() + deadline_s
+    while True:
+        event = conn.next_event()
+        if event is h11.NEED_DATA:
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, f"the response was not over within {deadline_s} s"
+            sock.settimeout(remaining)
+            conn.receive_data(sock.recv(1 << 20))
+        elif isinstance(event, h11.Data):
+            yield bytes(event.data)
+        elif isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
+            return
