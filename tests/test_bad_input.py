@@ -82,8 +82,10 @@ def test_a_body_that_is_not_a_utf8_json_object_is_invalid_json(client, body):
     {"kind": "sleep", "Params": {}},
     {"kind": "sleep", "params": {}, "priority": "high"},
 ], ids=json.dumps)
-def test_a_missing_or_non_string_kind_or_an_unknown_field_is_bad_request(client, body):
-    assert_error(client.post("/api/jobs", json=body), 400, "bad_request")
+def test_a_missing_or_non_string_kind_or_an_unknown_field_is_bad_request_naming_it(client, body):
+    error = assert_error(client.post("/api/jobs", json=body), 400, "bad_request")
+    unknown = sorted(set(body) - {"kind", "params"})
+    assert (unknown[0] if unknown else "kind") in error["message"]
 
 
 @pytest.mark.parametrize("kind", ["nope", "", "SLEEP", " sleep", "sleep\n", "x" * 60000])
@@ -142,8 +144,9 @@ def test_numbers_beyond_any_range_are_refused(client, raw):
     "state=", "state=unknown", "state=queued,", "state=,queued", "state=QUEUED", "state=queued,,running",
     "state=queued%20running", "state=%20queued", "state=queued&state=running",
 ])
-def test_a_bad_list_query_is_bad_request(client, query):
-    assert_error(client.get(f"/api/jobs?{query}"), 400, "bad_request")
+def test_a_bad_list_query_is_bad_request_naming_the_parameter(client, query):
+    error = assert_error(client.get(f"/api/jobs?{query}"), 400, "bad_request")
+    assert query.split("=")[0] in error["message"]
 
 
 @pytest.mark.parametrize(("method", "path"), [

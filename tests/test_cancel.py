@@ -40,8 +40,14 @@ def test_a_running_job_is_cancelled_and_its_progress_stays_where_it_was(client, 
     assert client.get(f"/api/jobs/{job['id']}").json() == final
 
 
-def test_a_job_that_ignores_cancellation_is_still_stopped_and_cancelled(client, open_stream):
-    job = start_job(client, "stubborn", seconds=60)
+@pytest.mark.parametrize(("kind", "params"), [
+    ("stubborn", {"seconds": 60}),
+    ("cpu_off_loop", {"seconds": 2}),
+    ("unknown_total", {"steps": 10000}),
+])
+def test_a_running_job_of_any_kind_is_cancelled(client, open_stream, kind, params):
+    """`stubborn` never looks; `cpu_off_loop` waits on a thread that can't be stopped."""
+    job = start_job(client, kind, **params)
     reader = open_stream(f"/api/jobs/{job['id']}/events")
     wait_for_state(client, job["id"], {"running"})
     assert cancel(client, job["id"]).status_code == 202

@@ -19,7 +19,9 @@ STATE_HISTORY = 1000
 @pytest.fixture(scope="module")
 def quiet(tmp_path_factory):
     """No other test's jobs or streams: each test here cancels its jobs and closes its streams."""
+    started = time.time()
     server = start_server(tmp_path_factory.mktemp("quiet"))
+    server.started = started
     yield server
     server.stop()
 
@@ -55,6 +57,12 @@ def test_an_idle_all_jobs_stream_sends_heartbeat_comments(quiet_client):
 
     _, data = raw_http.read_stream_bytes(quiet_client, "/api/events", until=two_comments)
     assert raw_http.blocks(data)[1].startswith(b"event: snapshot\n")
+
+
+def test_ids_start_at_the_server_start_time_in_microseconds(quiet_client, open_stream, quiet):
+    reader = open_stream("/api/events", on=quiet)
+    snapshot_id = int(reader.wait_for(lambda events: events)[0].id)
+    assert quiet.started * 1_000_000 <= snapshot_id <= time.time() * 1_000_000
 
 
 def test_the_snapshot_holds_every_unfinished_job_and_the_50_last_finished_newest_first(quiet_client, open_stream, quiet):

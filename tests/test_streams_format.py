@@ -86,3 +86,15 @@ def test_the_reader_sees_retry_and_the_snapshot_of_the_job(client, open_stream, 
     assert job["id"] == idle_job["id"]
     assert job["progress"]["done"] == 1
     assert job == client.get(f"/api/jobs/{idle_job['id']}").json()
+
+
+def test_an_idle_connection_outlives_the_retry_delay_so_a_reconnect_reuses_it(server):
+    """gunicorn's keepalive is longer than SSE_RETRY_MS: a browser's reconnect never races the close."""
+    req = raw_http.request("GET", "/healthz")
+    with raw_http.connect(server.url) as sock:
+        sock.sendall(raw_http.encode(req))
+        raw_http.read_responses(sock, [req])
+        time.sleep(3 * RETRY_MS / 1000)
+        sock.sendall(raw_http.encode(req))
+        (again,) = raw_http.read_responses(sock, [req])
+    assert again.status == 200
