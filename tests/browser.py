@@ -30,9 +30,10 @@ def _missing(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One Chromium for the whole session; each test gets its own context (cookies, cache)."""
+    """One Chromium per test module (Playwright's sync API allows one at a time, and each module
+    imports this fixture anew); each test gets its own context (cookies, cache)."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

@@ -32,10 +32,24 @@ def spawn_client(url: str, *args: str) -> subprocess.Popen[str]:
 
 
 @pytest.fixture
-def proxy(server: Server) -> Iterator[CuttableProxy]:
-    proxy = CuttableProxy(int(server.url.rsplit(":", 1)[1]))
+def own_server(server_factory: Callable[..., Server]) -> Server:
+    """Its own server, so `/healthz` counts only this test's streams."""
+    return server_factory()
+
+
+@pytest.fixture
+def proxy(own_server: Server) -> Iterator[CuttableProxy]:
+    proxy = CuttableProxy(int(own_server.url.rsplit(":", 1)[1]))
     yield proxy
     proxy.close()
+
+
+def wait_for_one_stream(client: httpx.Client) -> None:
+    """The followed job's stream is open: a cut now drops a live stream."""
+    deadline = time.monotonic() + CLIENT_DEADLINE_S
+    while client.get("/healthz").json()["streams"] < 1:
+        assert time.monotonic() < deadline, "the client did not open its stream"
+        time.sleep(0.05)
 
 
 @pytest.mark.parametrize(("kind", "params", "status", "said"), [
@@ -105,10 +119,11 @@ def test_detach_prints_only_the_job_id(server: Server, client: httpx.Client) -> 
     assert client.get(f"/api/jobs/{finished.stdout.strip()}").status_code == 200
 
 
-def test_follow_resumes_after_the_connection_drops(server: Server, client: httpx.Client, proxy: CuttableProxy) -> None:
+def test_follow_resumes_after_the_connection_drops(own_server: Server, proxy: CuttableProxy) -> None:
+    client = own_server.client()
     job_id = start_job(client, "sleep", seconds=4, steps=40)["id"]
     follower = spawn_client(proxy.url, "follow", job_id)
-    wait_until_done_at_least(client, job_id, 5)
+    wait_for_one_stream(client)
     proxy.cut()
     time.sleep(1)  # an outage of a second: the client retries every 0.5 s meanwhile
     proxy.restore()
@@ -117,24 +132,22 @@ def test_follow_resumes_after_the_connection_drops(server: Server, client: httpx
     assert f"job {job_id} succeeded" in stderr
 
 
-def test_client_gives_up_with_status_6_when_the_server_stays_away(server: Server, client: httpx.Client,
-                                                                  proxy: CuttableProxy) -> None:
+def test_client_gives_up_with_status_6_when_the_server_stays_away(own_server: Server, proxy: CuttableProxy) -> None:
+    client = own_server.client()
     job_id = start_job(client, "sleep", seconds=30, steps=30)["id"]
     follower = spawn_client(proxy.url, "--give-up", "1", "follow", job_id)
-    wait_for_state(client, job_id, {"running"})
-    time.sleep(0.5)
+    wait_for_one_stream(client)
     proxy.cut()
     _, stderr = follower.communicate(timeout=CLIENT_DEADLINE_S)
-    client.post(f"/api/jobs/{job_id}/cancel")
+    client.post(f"/api/jobs/{job_id}/cancel")  # the server then stops at once
     assert follower.returncode == 6, stderr
-    assert "unreachable" in stderr
+    assert "stayed unreachable for 1 s" in stderr
 
 
-def test_watch_until_idle_shows_every_job_end(server_factory: Callable[..., Server]) -> None:
-    own = server_factory()  # its own server: no other test's job keeps it busy
-    client = own.client()
+def test_watch_until_idle_shows_every_job_end(own_server: Server) -> None:
+    client = own_server.client()  # its own server: no other test's job keeps it busy
     jobs = [start_job(client, "sleep", seconds=1.5, steps=15)["id"] for _ in range(3)]
-    finished = run_client(own.url, "watch", "--until-idle")
+    finished = run_client(own_server.url, "watch", "--until-idle")
     assert finished.returncode == 0, finished.stderr
     for job_id in jobs:
         assert f"job {job_id} succeeded" in finished.stderr

@@ -101,6 +101,7 @@ def test_cut_stream_recovers_with_state_caught_up_and_nothing_doubled(
     assert page.locator(f'[data-job-id="{before}"] [role="progressbar"]').get_attribute("aria-valuenow") == "100"
     resumed = requests[-1]
     assert resumed.all_headers().get("last-event-id") or "lastEventId=" in resumed.url, resumed.url
+    client.post(f"/api/jobs/{still_running}/cancel")  # the server then stops at once
 
 
 def test_job_page_closes_its_stream_once_the_job_ends(server: Server, client: httpx.Client, open_page: Any) -> None:  # noqa: F811

@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[red]{escape(str(error))}[/]")
         return ExitCode.UNREACHABLE
     except KeyboardInterrupt:
-        console.print("Stopped watching; the job goes on.")
+        console.print("Stopped watching; the jobs go on.")
         return ExitCode.STOPPED
     finally:
         client.close()
