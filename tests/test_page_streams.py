@@ -130,3 +130,21 @@ def test_job_page_of_a_finished_job_shows_it_without_reconnecting(
     assert page.locator(".job-error").is_visible()
     assert page.locator('[data-action="cancel"]').count() == 0
     assert len(requests) == 1
+
+
+def test_finished_jobs_past_fifty_fold_behind_a_button(fresh_server: Server, open_page: Any) -> None:  # noqa: F811
+    client = fresh_server.client()
+    page = open_page(fresh_server.url)
+    wait_live(page)
+    jobs = [start_job(client, "sleep", seconds=0, steps=1)["id"] for _ in range(120)]
+    wait_for_state(client, jobs[-1], {"succeeded"})
+
+    more = page.locator("#jobs-more")
+    more.filter(has_text="Show 50 more of 70 older finished jobs").wait_for()
+    assert page.locator("#jobs [data-job-id]").count() == 50
+    more.click()
+    more.filter(has_text="Show 20 more of 20 older finished jobs").wait_for()
+    more.click()
+    more.wait_for(state="hidden")
+    assert sorted(job_id for job_id, _ in cards(page)) == sorted(jobs)
+    assert page.locator("#jobs-summary").text_content() == "120 finished"
