@@ -19,11 +19,12 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE  # noqa: E402
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, PHONE  # noqa: E402
 from tests.conftest import start_server  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
-SHOTS = [("dashboard-light.png", "light", DESKTOP), ("dashboard-dark.png", "dark", DESKTOP),
+VIEW = {"width": 1100, "height": 720}
+SHOTS = [("dashboard-light.png", "light", VIEW), ("dashboard-dark.png", "dark", VIEW),
          ("dashboard-phone.png", "light", PHONE)]
 
 
@@ -54,7 +55,7 @@ def main() -> None:
                     page.locator('#connection[data-connection="live"]').wait_for()
                     page.locator("details.kind").first.wait_for()
                     page.wait_for_timeout(300)
-                    page.screenshot(path=str(OUT / name), full_page=viewport is PHONE)
+                    page.screenshot(path=str(OUT / name))
                     page.close()
                     print(OUT / name)
                 browser.close()
