@@ -57,10 +57,7 @@ def read_responses(sock: socket.socket, requests: list[h11.Request], deadline_s:
         while True:
             event = conn.next_event()
             if event is h11.NEED_DATA:
-                remaining = deadline - time.monotonic()
-                assert remaining > 0, f"{len(responses)} of {len(requests)} responses within {deadline_s} s"
-                sock.settimeout(remaining)
-                conn.receive_data(sock.recv(65536))
+                _receive(sock, conn, deadline, f"{len(responses)} of {len(requests)} responses")
             elif isinstance(event, h11.Response):
                 head = event
             elif isinstance(event, h11.Data):
@@ -103,11 +100,16 @@ def body_chunks(sock: socket.socket, req: h11.Request, deadline_s: float = 30.0)
     while True:
         event = conn.next_event()
         if event is h11.NEED_DATA:
-            remaining = deadline - time.monotonic()
-            assert remaining > 0, f"the response was not over within {deadline_s} s"
-            sock.settimeout(remaining)
-            conn.receive_data(sock.recv(1 << 20))
+            _receive(sock, conn, deadline, "the response was not over")
         elif isinstance(event, h11.Data):
             yield bytes(event.data)
         elif isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
             return
+
+
+def _receive(sock: socket.socket, conn: h11.Connection, deadline: float, what: str) -> None:
+    """Feed h11 the next bytes from `sock`, failing with `what` once the deadline has passed."""
+    remaining = deadline - time.monotonic()
+    assert remaining > 0, f"{what} by the deadline"
+    sock.settimeout(remaining)
+    conn.receive_data(sock.recv(1 << 20))

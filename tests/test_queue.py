@@ -51,11 +51,17 @@ def test_bad_input_is_judged_before_the_queue(slot_client):
     assert response.json()["error"]["code"] == "unknown_kind"
 
 
-def test_a_queued_job_is_cancelled_at_once_and_never_starts(one_slot, slot_client, open_stream):
-    events = open_stream("/api/events", on=one_slot)
+def watch_and_block(server, client, open_stream):
+    """An `/api/events` reader, and a running job that holds the one slot until cancelled."""
+    events = open_stream("/api/events", on=server)
     events.wait_for(lambda seen: seen and seen[0].event == "snapshot")
-    blocker = start_job(slot_client, "report_and_wait")
-    wait_for_state(slot_client, blocker["id"], {"running"})
+    blocker = start_job(client, "report_and_wait")
+    wait_for_state(client, blocker["id"], {"running"})
+    return events, blocker
+
+
+def test_a_queued_job_is_cancelled_at_once_and_never_starts(one_slot, slot_client, open_stream):
+    events, blocker = watch_and_block(one_slot, slot_client, open_stream)
     queued = start_job(slot_client, "sleep", seconds=0, steps=1)
     response = slot_client.post(f"/api/jobs/{queued['id']}/cancel")
     assert response.status_code == 202
@@ -74,10 +80,7 @@ def test_a_queued_job_is_cancelled_at_once_and_never_starts(one_slot, slot_clien
 
 
 def test_waiting_jobs_start_oldest_first(one_slot, slot_client, open_stream):
-    events = open_stream("/api/events", on=one_slot)
-    events.wait_for(lambda seen: seen and seen[0].event == "snapshot")
-    blocker = start_job(slot_client, "report_and_wait")
-    wait_for_state(slot_client, blocker["id"], {"running"})
+    events, blocker = watch_and_block(one_slot, slot_client, open_stream)
     first = start_job(slot_client, "sleep", seconds=0, steps=1)
     second = start_job(slot_client, "sleep", seconds=0, steps=1)
     slot_client.post(f"/api/jobs/{blocker['id']}/cancel")
