@@ -19,15 +19,20 @@ from tests.conftest import ROOT, Server, start_job, wait_for_state
 CLIENT_DEADLINE_S = 60
 
 
-def run_client(url: str, *args: str, **popen: object) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "progress.client", "--url", url, *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=CLIENT_DEADLINE_S, **popen)
+CLIENT_ENV = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
+
+
+def client_command(url: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", "progress.client", "--url", url, *args]
+
+
+def run_client(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(client_command(url, *args), cwd=ROOT, env=CLIENT_ENV, capture_output=True, text=True,
+                          timeout=CLIENT_DEADLINE_S)
 
 
 def spawn_client(url: str, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
-    return subprocess.Popen([sys.executable, "-m", "progress.client", "--url", url, *args], cwd=ROOT, env=env,
+    return subprocess.Popen(client_command(url, *args), cwd=ROOT, env=CLIENT_ENV,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
