@@ -24,6 +24,7 @@ from .registry import KindRegistry
 from .results import ResultStore
 from .sse import SERVER_STOPPING
 from .store import JobStore
+from .throttle import ProgressThrottle
 
 log = logging.getLogger("progress.runner")
 
@@ -37,6 +38,7 @@ class _Run:
     greenlet: gevent.Greenlet
     cancel_requested: Signal
     force_stop_scheduled: bool = False
+    throttle: ProgressThrottle | None = None
 
 
 def one_line_error(exc: BaseException, limit: int = 300) -> str:
@@ -168,7 +170,8 @@ class JobRunner:
         previous = job.state
         job.start()
         self._moved(job, previous)
-        ctx = JobContext(job, self._progress, self.results, cancel_requested)
+        throttle = self._running[job.id].throttle = ProgressThrottle(lambda: self._publish("progress", job))
+        ctx = JobContext(job, lambda job: throttle.report(), self.results, cancel_requested)
         try:
             value = kind.function(ctx, **job.params)
             if cancel_requested.is_set():
@@ -185,6 +188,7 @@ class JobRunner:
         else:
             if not job.terminal:
                 previous = job.state
+                throttle.flush()
                 job.succeed(ctx.result)
                 self._moved(job, previous)
         finally:
@@ -192,15 +196,23 @@ class JobRunner:
                 self.results.remove(ctx.result)
 
     def _force_stop(self, job: Job, exception: type[BaseException]) -> None:
+        """Raise `exception` in the job's greenlet; a cancel is repeated until the job ends,
+        so even a kind that catches `BaseException` stops."""
         run = self._running.get(job.id)
-        if run is not None:
-            run.greenlet.kill(exception, block=False)
+        if run is None:
+            return
+        run.greenlet.kill(exception, block=False)
+        if exception is Cancelled:
+            gevent.spawn_later(defaults.CANCEL_GRACE_S, self._force_stop, job, exception)
 
     # State changes ----------------------------------------------------------------
 
     def _finish(self, job: Job, state: JobState, error: str | None = None) -> None:
         if job.terminal:
             return  # e.g. interrupted by shutdown while its greenlet unwound
+        run = self._running.get(job.id)
+        if run is not None and run.throttle is not None:
+            run.throttle.flush()  # the last progress goes before the state event
         previous = job.state
         job.stop(state, error)
         self._moved(job, previous)
@@ -215,9 +227,6 @@ class JobRunner:
                 listener(job)
             if self._reaper is None and self.accepting:
                 self._reaper = gevent.spawn(self._reap_forever)
-
-    def _progress(self, job: Job) -> None:
-        self._publish("progress", job)
 
     def _publish(self, event_type: str, job: Job) -> None:
         self.hub.publish(event_type, job.id, job_json(job), terminal=job.terminal, owner=job.owner)

@@ -39,6 +39,16 @@ def registry() -> KindRegistry:
         except Exception:
             pass
 
+    @registry.job_kind("obstinate")
+    def obstinate(ctx):
+        """Never looks at cancellation, and swallows even BaseException three times."""
+        for _ in range(3):
+            try:
+                gevent.sleep(30)
+            except BaseException:
+                pass
+        gevent.sleep(30)
+
     @registry.job_kind("offload")
     def offload(ctx):
         return ctx.run_blocking(sum, range(10))
@@ -127,6 +137,15 @@ def test_a_running_job_is_cancelled_even_if_it_catches_exceptions(registry):
     runner.cancel(job.id)  # again while it stops: fine
     wait_until(lambda: job.terminal, timeout=2)
     assert job.state is JobState.CANCELLED and job.error is None
+
+
+def test_a_running_job_that_catches_base_exception_is_stopped_all_the_same(registry):
+    runner = make_runner(registry)
+    job = runner.submit("obstinate", {})
+    wait_until(lambda: job.state is JobState.RUNNING)
+    runner.cancel(job.id)
+    wait_until(lambda: job.terminal, timeout=5)
+    assert job.state is JobState.CANCELLED
 
 
 def test_cancelled_is_a_base_exception_so_except_exception_cannot_eat_it():
