@@ -115,6 +115,7 @@ def test_job_page_closes_its_stream_once_the_job_ends(server: Server, client: ht
     page.wait_for_timeout(2000)  # four retry intervals of the test server: a reconnect would show
     assert [request.url for request in requests] == [f"{server.url}/api/jobs/{job_id}/events"]
     assert page.get_by_role("progressbar").get_attribute("aria-valuenow") == "100"
+    assert page.locator("#announcer").text_content() == "The sleep job succeeded."
 
 
 def test_job_page_of_a_finished_job_shows_it_without_reconnecting(

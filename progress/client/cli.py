@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,9 @@ from .outcome import EXIT_OF_STATE, TERMINAL_STATES, ExitCode
 from .params import parse_params
 
 DEFAULT_URL = "http://127.0.0.1:8000"
+
+DASHED_JOB_ID = re.compile(r"^-[A-Za-z0-9_-]{21}$")
+"""A job id is 22 characters of URL-safe base64, so one in 32 starts with a dash."""
 
 EPILOG = """exit status: 0 succeeded, 1 failed, 2 bad command line, 3 cancelled,
 4 interrupted (the server stopped), 5 refused by the server, 6 server unreachable,
@@ -57,8 +61,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def shield_job_ids(argv: list[str]) -> list[str]:
+    """argparse takes a word starting with `-` for an option: move such job ids after `--`."""
+    if "--" in argv or not any(DASHED_JOB_ID.match(word) for word in argv):
+        return argv
+    return [word for word in argv if not DASHED_JOB_ID.match(word)] + \
+        ["--", *(word for word in argv if DASHED_JOB_ID.match(word))]
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(shield_job_ids(sys.argv[1:] if argv is None else argv))
     console = Console(stderr=True, highlight=False)
     client = ProgressClient(args.url, give_up_s=args.give_up)
     try:

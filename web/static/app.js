@@ -14,6 +14,7 @@ function dashboard() {
     more: byId("jobs-more"),
     empty: byId("jobs-empty"),
     summary: byId("jobs-summary"),
+    announcer: byId("announcer"),
   });
   handleCancelClicks(byId("jobs"));
   // One EventSource for every job, however many: browsers allow six connections per origin.
@@ -27,7 +28,7 @@ function dashboard() {
 
 function jobPage() {
   const list = byId("jobs");
-  const jobs = new JobList({ list, template: byId("job-card") });
+  const jobs = new JobList({ list, template: byId("job-card"), announcer: byId("announcer") });
   handleCancelClicks(list);
   const show = connectionIndicator(byId("connection"));
   const stream = new LiveStream(list.dataset.stream, (type, job) => {

@@ -9,8 +9,8 @@ const FINISHED_REMEMBERED = 1000;
 const CLOCK_MS = 1000;
 
 export class JobList {
-  constructor({ list, template, more = null, empty = null, summary = null }) {
-    Object.assign(this, { list, template, more, empty, summary });
+  constructor({ list, template, more = null, empty = null, summary = null, announcer = null }) {
+    Object.assign(this, { list, template, more, empty, summary, announcer });
     this.jobs = new Map();
     this.cards = new Map();
     this.dirty = new Set();
@@ -40,6 +40,9 @@ export class JobList {
     this.jobs.set(job.id, job);
     this.dirty.add(job.id);
     if (!known || known.state !== job.state) this.relayout = true;
+    if (known && !isTerminal(known.state) && isTerminal(job.state) && this.announcer) {
+      this.announcer.textContent = `The ${job.kind} job ${job.state}.`; // read out by screen readers
+    }
     this.schedule();
   }
 
