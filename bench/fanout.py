@@ -14,9 +14,7 @@ import httpx
 
 from . import servers
 from .report import arguments, busy, percentile, print_table, save
-from .sse_client import MESSAGE, STATE, TERMINAL, Stream, close_all, open_streams, run, wait_until
-
-WALL_OFFSET = time.time() - time.perf_counter()
+from .sse_client import MESSAGE, STATE, TERMINAL, WALL_OFFSET, Stream, close_all, open_streams, run, wait_until
 
 
 class Reader:
@@ -67,7 +65,7 @@ async def measure(server: servers.BenchServer, subscribers: int, rate: float, co
                                  on_event, deadline_s=wait_s)
     late = time.monotonic() > posted + wait_s
     before, wall, own = server.cost(), time.perf_counter(), servers.load_generator_cpu_s()
-    await wait_until(lambda: ended[0] >= len(streams), deadline_s=wait_s + 10 + count / (rate or 2000) * 3)
+    await wait_until(lambda: ended[0] >= len(streams), deadline_s=wait_s + 30 + count / (rate or 50) * 3)
     after, wall, own = server.cost(), time.perf_counter() - wall, servers.load_generator_cpu_s() - own
     close_all(streams)
     readers: list[Reader] = [s.tag for s in streams]  # type: ignore[misc]

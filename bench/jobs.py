@@ -2,28 +2,35 @@
 
     .venv/bin/python -m bench.jobs --jobs 50,200 --seconds 1,10 --out bench/results/jobs.json
 
-Lateness is when the client learns the job ended, minus when it was submitted plus its
-nominal duration: what a person waiting at the page feels.
+Lateness is when the client learns the job ended, minus the job's `created_at` plus its
+nominal duration: what a person waiting at the page feels, on the server's clock (the
+load generator runs on the same machine), so a busy load generator does not inflate it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime
 
 import httpx
 
 from . import servers
 from .report import arguments, busy, percentile, print_table, save
-from .sse_client import STATE, TERMINAL, Stream, close_all, open_streams, run, wait_until
+from .sse_client import STATE, TERMINAL, WALL_OFFSET, Stream, close_all, open_streams, run, wait_until
 
 POLL_EVERY_S = 0.5
 
 
 async def submit(client: httpx.AsyncClient, seconds: float) -> tuple[str, float]:
-    sent = time.perf_counter()
+    """The new job's id and when it is due to end (wall clock)."""
     response = await client.post("/api/jobs", json={"kind": "sleep", "params": {"seconds": seconds, "steps": 100}})
-    return response.json()["id"], sent
+    if response.status_code != 202:
+        raise RuntimeError(f"job refused: {response.status_code} {response.text}")
+    job = response.json()
+    created = job["created_at"]  # ours: RFC 3339; the baseline's: epoch seconds
+    created = datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp() if isinstance(created, str) else created
+    return job["id"], created + seconds
 
 
 async def watched(server: servers.BenchServer, client: httpx.AsyncClient, jobs: int, seconds: float) -> tuple[list[float], int]:
@@ -33,11 +40,10 @@ async def watched(server: servers.BenchServer, client: httpx.AsyncClient, jobs: 
 
     def on_event(stream: Stream, kind: bytes, event_id: int, data: bytes, now: float) -> None:
         if kind in (b"state", b"snapshot") and STATE.search(data)[1] in TERMINAL:
-            lateness.append(now - due[stream.tag])  # type: ignore[index]
+            lateness.append(now + WALL_OFFSET - due[stream.tag])  # type: ignore[index]
 
     async def one() -> list[Stream]:
-        job_id, sent = await submit(client, seconds)
-        due[job_id] = sent + seconds
+        job_id, due[job_id] = await submit(client, seconds)
         return await open_streams(server.port, [(f"/api/jobs/{job_id}/events", job_id)], on_event)
 
     streams = [s for batch in await asyncio.gather(*(one() for _ in range(jobs))) for s in batch]
@@ -51,15 +57,18 @@ async def polled(client: httpx.AsyncClient, jobs: int, seconds: float) -> tuple[
     requests = [0]
 
     async def one() -> float | None:
-        job_id, sent = await submit(client, seconds)
+        job_id, due = await submit(client, seconds)
         requests[0] += 1
-        deadline = sent + seconds * 3 + 30
-        while time.perf_counter() < deadline:
+        deadline = time.monotonic() + seconds * 3 + 30
+        while time.monotonic() < deadline:
             await asyncio.sleep(POLL_EVERY_S)
             requests[0] += 1
-            job = (await client.get(f"/api/jobs/{job_id}")).json()
+            try:
+                job = (await client.get(f"/api/jobs/{job_id}")).json()
+            except httpx.TransportError:  # a keep-alive connection the server closed: poll again
+                continue
             if job["state"].encode() in TERMINAL:
-                return time.perf_counter() - (sent + seconds)
+                return time.time() - due
         return None
 
     lateness = [late for late in await asyncio.gather(*(one() for _ in range(jobs))) if late is not None]

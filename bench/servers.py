@@ -27,6 +27,9 @@ CONFIGS = {"ours": ROOT / "gunicorn.conf.py", "baseline": ROOT / "bench" / "base
 OPEN_FILES = 65536
 """Every stream is a socket on both sides; 19,000 streams need well over the usual 1,024 or 20,000."""
 
+UNLIMITED = {"LIMIT_STREAMS_PER_OWNER": "0", "LIMIT_QUEUED_PER_OWNER": "0", "LIMIT_JOBS_PER_MINUTE": "0"}
+"""One load generator is one owner: the per-owner abuse limits would stop it at 100 streams."""
+
 SERVER_CORE = 0
 LOADGEN_CORE = 1
 
@@ -103,7 +106,7 @@ def start(name: str, env: dict[str, str] | None = None, boot_deadline: float = 2
     tmp = tempfile.mkdtemp(prefix=f"bench-{name}-")
     log_path = Path(tmp) / "gunicorn.log"
     full_env = {**os.environ, "BIND": f"127.0.0.1:{port}", "JOB_KINDS_MODULES": "bench.kinds",
-                "RESULTS_DIR": tmp, "KINDS_DATA_DIR": tmp, **(env or {})}
+                "RESULTS_DIR": tmp, "KINDS_DATA_DIR": tmp, **UNLIMITED, **(env or {})}
     command = ["taskset", "-c", str(SERVER_CORE), GUNICORN, "-c", str(CONFIGS[name])]
     if not shutil.which("taskset") or (os.cpu_count() or 1) < 2:
         command = command[3:]

@@ -30,6 +30,9 @@ OnEvent = Callable[["Stream", bytes, int, bytes, float], None]
 
 _LINGER_OFF = struct.pack("ii", 1, 0)
 
+WALL_OFFSET = time.time() - time.perf_counter()
+"""Adds to a `time.perf_counter()` reading to give wall-clock time, comparable with the server's."""
+
 
 class Stream(asyncio.Protocol):
     """One SSE connection; keeps only what the benches read."""

@@ -11,11 +11,10 @@ from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from gevent.event import Event as Signal
-
 from . import defaults
 from .access import EVERYONE, Owner
 from .sse import encode_event
+from .wakeup import Wakeup
 
 
 @dataclass(slots=True, frozen=True)
@@ -50,7 +49,7 @@ class Subscription:
         self.job_id = job_id
         self.viewer = viewer
         self._pending: dict[object, Event] = {}
-        self._ready = Signal()
+        self._ready = Wakeup()
         self._limit = limit
         self._farewell = b""
         self.closed = False

@@ -51,7 +51,7 @@ def create_job() -> tuple[Response, int]:
     body = request.get_json()
     kind, params = body["kind"], body.get("params", {})
     job = {"id": os.urandom(16).hex(), "kind": kind, "state": "queued",
-           "progress": {"done": 0, "total": None, "message": None}}
+           "progress": {"done": 0, "total": None, "message": None}, "created_at": time.time()}
     jobs[job["id"]] = job
     publish("state", job)
     if kind == "sleep":
