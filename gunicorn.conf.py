@@ -75,10 +75,19 @@ loglevel = "info"
 # --- Hooks -------------------------------------------------------------------
 
 def on_starting(server):
-    """Refuse more than one worker without REDIS_URL, and say why."""
+    """Refuse more than one worker without REDIS_URL, and say why; with it, stop at once if
+    Redis does not answer (rather than workers failing to boot one after another)."""
     if server.cfg.workers > 1 and not settings.redis_url:
         sys.exit(f"gunicorn.conf.py: {server.cfg.workers} workers need REDIS_URL: without it each "
                  "worker has its own in-memory hub and clients would miss events. Use one worker.")
+    if settings.redis_url:  # asked in a child: redis-py must not be imported before the workers patch
+        import subprocess
+
+        check = subprocess.run([sys.executable, "-m", "progress.redis_backend.connection", settings.redis_url],
+                               cwd=chdir, capture_output=True, text=True, timeout=30)
+        if check.returncode != 0:
+            reason = (check.stderr.strip().splitlines() or ["no answer"])[-1]
+            sys.exit(f"gunicorn.conf.py: REDIS_URL: {reason}")
 
 
 def post_worker_init(worker):

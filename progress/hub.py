@@ -42,7 +42,7 @@ class Subscription:
     `state` events are kept; past `limit` pending events the reader is cut off to resume."""
 
     __slots__ = ("_hub", "job_id", "viewer", "_pending", "_ready", "_limit", "_farewell",
-                 "closed", "finished", "coalesced")
+                 "closed", "finished", "coalesced", "_skip_through")
 
     def __init__(self, hub: Hub, job_id: str | None, viewer: Owner, limit: int) -> None:
         self._hub = hub
@@ -55,10 +55,13 @@ class Subscription:
         self.closed = False
         self.finished = False
         self.coalesced = 0
+        self._skip_through = 0
 
     def deliver(self, event: Event) -> None:
         """Called by the hub; never waits. Skips events of jobs the viewer may not see."""
         if self.closed or not (self.viewer.admin or event.owner == self.viewer.name):
+            return
+        if event.id <= self._skip_through:
             return
         key = ("progress", event.job_id) if event.type == "progress" else event.id
         if self._pending.pop(key, None) is not None:
@@ -68,6 +71,14 @@ class Subscription:
             self._pending.clear()
             self.end()
         self._ready.set()
+
+    def skip_through(self, event_id: int) -> None:
+        """Drop pending and later events up to `event_id`: a snapshot read elsewhere covers them
+        (a Redis hub subscribes first, then reads its snapshot, so nothing falls in between)."""
+        self._skip_through = event_id
+        self._pending = {key: event for key, event in self._pending.items() if event.id > event_id}
+        if not self._pending and not self.closed:
+            self._ready.clear()
 
     def end(self, farewell: bytes = b"") -> None:
         """Stop taking events; the reader gets what is pending, then `farewell`, then the end."""
@@ -142,12 +153,18 @@ class Hub:
         event = Event(self.last_id, type, job_id, encode_event(type, self.last_id, payload),
                       terminal, owner)
         self._remember(event)
+        self.relay(event)
+        return event
+
+    def relay(self, event: Event) -> None:
+        """Hand an event to every subscriber; a Redis hub's reader calls this with events whose
+        ids were assigned elsewhere (their history is kept in Redis, not here)."""
+        self.last_id = max(self.last_id, event.id)
         self.published += 1
         for sub in tuple(self._all):
             sub.deliver(event)
-        for sub in tuple(self._by_job.get(job_id, ())):
+        for sub in tuple(self._by_job.get(event.job_id, ())):
             sub.deliver(event)
-        return event
 
     def _remember(self, event: Event) -> None:
         history = self._histories.setdefault(event.job_id, _JobHistory())
@@ -226,5 +243,9 @@ class Hub:
     def close(self, farewell: bytes) -> None:
         """End every subscription after what it has pending, then `farewell`."""
         self.closed = True
+        self.end_all(farewell)
+
+    def end_all(self, farewell: bytes = b"") -> None:
+        """End every open subscription (its client resumes); new ones are still taken."""
         for sub in tuple(self._subscriptions()):
             sub.end(farewell)

@@ -25,6 +25,8 @@ class ServiceOptions:
     heartbeat_s: float = defaults.SSE_HEARTBEAT_S
     results_dir: str | None = None
     limits: OwnerLimits = OwnerLimits()
+    redis_url: str | None = None
+    """Keep jobs, queue and events in Redis, shared by several workers (`progress.redis_backend`)."""
 
 
 class ProgressService:
@@ -34,6 +36,10 @@ class ProgressService:
                  options: ServiceOptions | None = None) -> None:
         options = options or ServiceOptions()
         self.registry = registry or default_registry
+        if options.redis_url:
+            from .redis_backend.parts import build
+            self.hub, self.results, self.runner, self.streams = build(options.redis_url, self.registry, options)
+            return
         self.hub = Hub()
         self.results = ResultStore(options.results_dir)
         self.runner = JobRunner(self.registry, self.hub, self.results,

@@ -33,7 +33,7 @@ def test_values_are_read_and_typed():
     ("JOBS_CONCURRENCY", "0"), ("JOBS_CONCURRENCY", "eight"), ("JOBS_CONCURRENCY", "-1"),
     ("JOBS_QUEUE_SIZE", "1.5"), ("JOBS_KEEP_S", "nan"), ("JOBS_KEEP_S", "-5"),
     ("SSE_RETRY_MS", "2s"), ("SSE_HEARTBEAT_S", "16"), ("SSE_HEARTBEAT_S", "0"),
-    ("JOB_KINDS_MODULES", "my-app.kinds"), ("REDIS_URL", "redis://localhost:6379/0"),
+    ("JOB_KINDS_MODULES", "my-app.kinds"), ("REDIS_URL", "localhost:6379"),
 ])
 def test_a_bad_value_raises_a_line_naming_the_variable_and_the_value(variable, value):
     with pytest.raises(SettingsError) as caught:

@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None, registry: KindRegistry | None =
     app.config["SETTINGS"] = settings
     app.json.sort_keys = False  # keep the contract's field order
     app.json.ensure_ascii = False
-    ProgressExtension(app, registry=registry, options=ServiceOptions(
+    options = ServiceOptions(
         concurrency=settings.jobs_concurrency,
         queue_size=settings.jobs_queue_size,
         keep_s=settings.jobs_keep_s,
@@ -44,7 +44,12 @@ def create_app(settings: Settings | None = None, registry: KindRegistry | None =
         limits=OwnerLimits(streams=settings.limit_streams_per_owner,
                            queued=settings.limit_queued_per_owner,
                            jobs_per_minute=settings.limit_jobs_per_minute),
-    ))
+        redis_url=settings.redis_url,
+    )
+    try:
+        ProgressExtension(app, registry=registry, options=options)
+    except ConnectionError as error:  # the Redis backend's RedisUnreachable
+        raise SettingsError(f"REDIS_URL: {error}") from None
     install_request_log(app)
     install_access_control(app, settings, owner_of_request)
 

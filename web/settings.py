@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from urllib.parse import urlsplit
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -95,7 +96,19 @@ def _seconds(low: float, high: float, *, above_low: bool = False) -> Callable[[s
 
 
 def _redis_url(value: str) -> str:
-    raise ValueError("the Redis backend is not part of this build yet; unset it to use the in-memory hub")
+    """The shape only (redis-py's URL forms); whether Redis answers is checked as the server starts."""
+    url = urlsplit(value.strip())
+    try:
+        port = url.port
+    except ValueError:
+        port = -1
+    database = url.path.strip("/")
+    if url.scheme == "unix" and url.path and port is None:
+        return value.strip()
+    if url.scheme not in ("redis", "rediss") or not url.hostname or port == -1 or \
+            not (database == "" or database.isdigit()) or url.query or url.fragment:
+        raise ValueError("expected redis://[user:password@]host[:port][/db], rediss://… or unix:///path")
+    return value.strip()
 
 
 def _modules(value: str) -> tuple[str, ...]:

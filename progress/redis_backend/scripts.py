@@ -1,0 +1,221 @@
+"""The Lua scripts: every change of a job and its event happen in one script, so no reader
+ever sees one without the other, and ids are ordered across workers.
+
+Keys are built from one prefix (default `progress:`); a single Redis (or a primary with
+replicas) is assumed, not Redis Cluster. The layout:
+
+    ids, start, floor     event id counter; below `start` nothing is held; `/api/events`
+                          resumes from below `floor` get a snapshot
+    events, control       the event stream (ids `0-<event id>`), cancel requests
+    job:<id>              the job's record (JSON, see `records.py`)
+    state, owner, worker  hashes: job id -> state, owner, worker running it
+    claims                hash: job id -> worker that took it from the queue to start it
+    created, in:<state>   sorted sets by creation order, for lists newest first and counts
+    queue                 sorted set of queued jobs no worker took yet, oldest first
+    finished              sorted set by finish time in ms, for retention
+    queued_by             hash: owner -> queued jobs
+    runs:<worker>         set of the jobs a worker runs
+    hist:<id>, progress   a job's `state` events; each job's newest `progress`
+    states                the last 1000 `state` events, for `/api/events` resumes
+    workers, alive:<w>    registered workers and their heartbeat keys (with a TTL)
+
+An event entry is `<id>\\n<type>\\n<1 if terminal else 0>\\n<job id>\\n<owner>\\n<data>`.
+"""
+
+from __future__ import annotations
+
+from redis import Redis
+from redis.commands.core import Script
+
+_PRELUDE = """
+local P = ARGV[1]
+local function fmt(n) return string.format('%.0f', n) end
+local function entry_id(entry) return tonumber(string.match(entry, '^%d+')) end
+local function last_id()
+  local value = redis.call('GET', P .. 'ids')
+  if value then return tonumber(value) end
+  local now = redis.call('TIME')
+  local start = fmt(tonumber(now[1]) * 1000000 + tonumber(now[2]) - 1)
+  redis.call('SET', P .. 'ids', start)
+  redis.call('SET', P .. 'start', start)
+  redis.call('SET', P .. 'floor', start)
+  return tonumber(start)
+end
+"""
+
+COMMIT = _PRELUDE + """
+-- ARGV: prefix, job id, expected state ('' for a new job), new state, record, event type,
+-- event entry after its id, slot holder ('' = any), owner, terminal ('1'/'0'),
+-- finished ms, stream maxlen, concurrency, queue size, per-owner queued limit, state history
+local id, expect, new, record = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local kind, rest, holder, owner = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+local current = redis.call('HGET', P .. 'state', id)
+if expect == '' then
+  local queued = redis.call('ZCARD', P .. 'queue')
+  local busy = redis.call('ZCARD', P .. 'in:running') + redis.call('HLEN', P .. 'claims')
+  local concurrency, size = tonumber(ARGV[13]), tonumber(ARGV[14])
+  local free = math.max(0, concurrency - busy)
+  if math.max(0, queued - free) >= size and busy + math.min(queued, free) >= concurrency then
+    return -2
+  end
+  local limit = tonumber(ARGV[15])
+  if limit > 0 and tonumber(redis.call('HGET', P .. 'queued_by', owner) or '0') >= limit then
+    return -3
+  end
+else
+  if current ~= expect then return -1 end
+  if holder ~= '' then
+    local held = expect == 'queued' and redis.call('HGET', P .. 'claims', id)
+                 or redis.call('HGET', P .. 'worker', id)
+    if held ~= holder then return -1 end
+  end
+end
+local seq
+if expect == '' then
+  seq = redis.call('INCR', P .. 'seq')
+  redis.call('ZADD', P .. 'created', seq, id)
+  redis.call('ZADD', P .. 'queue', seq, id)
+  redis.call('HSET', P .. 'owner', id, owner)
+  redis.call('HINCRBY', P .. 'queued_by', owner, 1)
+else
+  seq = redis.call('ZSCORE', P .. 'created', id)
+end
+if new ~= expect then
+  if expect ~= '' then redis.call('ZREM', P .. 'in:' .. expect, id) end
+  redis.call('ZADD', P .. 'in:' .. new, seq, id)
+  redis.call('HSET', P .. 'state', id, new)
+  if expect == 'queued' then
+    redis.call('ZREM', P .. 'queue', id)
+    redis.call('HDEL', P .. 'claims', id)
+    if redis.call('HINCRBY', P .. 'queued_by', owner, -1) <= 0 then
+      redis.call('HDEL', P .. 'queued_by', owner)
+    end
+  end
+  if expect == 'running' then
+    local worker = redis.call('HGET', P .. 'worker', id)
+    if worker then redis.call('SREM', P .. 'runs:' .. worker, id) end
+  end
+  if new == 'running' then
+    redis.call('HSET', P .. 'worker', id, holder)
+    redis.call('SADD', P .. 'runs:' .. holder, id)
+  end
+  if ARGV[10] == '1' then
+    redis.call('HDEL', P .. 'worker', id)
+    redis.call('ZADD', P .. 'finished', ARGV[11], id)
+  end
+end
+redis.call('SET', P .. 'job:' .. id, record)
+last_id()
+local event_id = redis.call('INCR', P .. 'ids')
+local entry = fmt(event_id) .. '\\n' .. rest
+if kind == 'progress' then
+  redis.call('HSET', P .. 'progress', id, entry)
+else
+  redis.call('RPUSH', P .. 'hist:' .. id, entry)
+  redis.call('RPUSH', P .. 'states', entry)
+  if redis.call('LLEN', P .. 'states') > tonumber(ARGV[16]) then
+    local dropped = entry_id(redis.call('LPOP', P .. 'states'))
+    if dropped > tonumber(redis.call('GET', P .. 'floor')) then
+      redis.call('SET', P .. 'floor', fmt(dropped))
+    end
+  end
+end
+redis.call('XADD', P .. 'events', 'MAXLEN', '~', ARGV[12], '0-' .. fmt(event_id), 'e', entry)
+return event_id
+"""
+
+CLAIM = _PRELUDE + """
+-- ARGV: prefix, worker, concurrency. Takes the oldest queued job if the deployment has a
+-- free slot; the job stays `queued` (claimed) until the worker commits `running`.
+local busy = redis.call('ZCARD', P .. 'in:running') + redis.call('HLEN', P .. 'claims')
+if busy >= tonumber(ARGV[3]) then return false end
+local head = redis.call('ZRANGE', P .. 'queue', 0, 0)[1]
+if not head then return false end
+redis.call('ZREM', P .. 'queue', head)
+redis.call('HSET', P .. 'claims', head, ARGV[2])
+return redis.call('GET', P .. 'job:' .. head)
+"""
+
+VIEW_JOB = _PRELUDE + """
+-- ARGV: prefix, job id. The newest id, the resume start, the record, the newest progress
+-- entry and the state entries: one consistent moment.
+local id = ARGV[2]
+local result = {fmt(last_id()), redis.call('GET', P .. 'start'),
+                redis.call('GET', P .. 'job:' .. id) or '',
+                redis.call('HGET', P .. 'progress', id) or ''}
+for _, entry in ipairs(redis.call('LRANGE', P .. 'hist:' .. id, 0, -1)) do
+  table.insert(result, entry)
+end
+return result
+"""
+
+VIEW_ALL = _PRELUDE + """
+-- ARGV: prefix, since ('' = none), viewer ('' = an admin), finished jobs in a snapshot.
+-- Returns {newest id, 'missed', entries...} or {newest id, 'snapshot', records...}.
+local newest = last_id()
+local since = tonumber(ARGV[2])
+if since and since >= tonumber(redis.call('GET', P .. 'floor')) and since <= newest then
+  local result = {fmt(newest), 'missed'}
+  for _, entry in ipairs(redis.call('LRANGE', P .. 'states', 0, -1)) do
+    if entry_id(entry) > since then table.insert(result, entry) end
+  end
+  for _, entry in ipairs(redis.call('HVALS', P .. 'progress')) do
+    if entry_id(entry) > since then table.insert(result, entry) end
+  end
+  return result
+end
+local result = {fmt(newest), 'snapshot'}
+for _, state in ipairs({'queued', 'running'}) do
+  for _, id in ipairs(redis.call('ZRANGE', P .. 'in:' .. state, 0, -1)) do
+    table.insert(result, redis.call('GET', P .. 'job:' .. id))
+  end
+end
+local wanted, offset = tonumber(ARGV[4]), 0
+while wanted > 0 do
+  local ids = redis.call('ZREVRANGE', P .. 'finished', offset, offset + 199)
+  if #ids == 0 then break end
+  for _, id in ipairs(ids) do
+    if wanted > 0 and (ARGV[3] == '' or redis.call('HGET', P .. 'owner', id) == ARGV[3]) then
+      table.insert(result, redis.call('GET', P .. 'job:' .. id))
+      wanted = wanted - 1
+    end
+  end
+  offset = offset + 200
+end
+return result
+"""
+
+FORGET = _PRELUDE + """
+-- ARGV: prefix, finished before (ms), at most. Forgets those jobs and returns their records
+-- (the caller removes their result files); resumes from before their ends get snapshots.
+local ids = redis.call('ZRANGEBYSCORE', P .. 'finished', '-inf', ARGV[2], 'LIMIT', 0, ARGV[3])
+local records = {}
+last_id()
+for _, id in ipairs(ids) do
+  table.insert(records, redis.call('GET', P .. 'job:' .. id) or '')
+  local ending = redis.call('LINDEX', P .. 'hist:' .. id, -1)
+  if ending and entry_id(ending) > tonumber(redis.call('GET', P .. 'floor')) then
+    redis.call('SET', P .. 'floor', fmt(entry_id(ending)))
+  end
+  local state = redis.call('HGET', P .. 'state', id)
+  if state then redis.call('ZREM', P .. 'in:' .. state, id) end
+  redis.call('DEL', P .. 'job:' .. id, P .. 'hist:' .. id)
+  redis.call('HDEL', P .. 'state', id)
+  redis.call('HDEL', P .. 'owner', id)
+  redis.call('HDEL', P .. 'progress', id)
+  redis.call('ZREM', P .. 'created', id)
+  redis.call('ZREM', P .. 'finished', id)
+end
+return records
+"""
+
+
+class Scripts:
+    """The scripts registered on one client; redis-py reloads them after a Redis restart."""
+
+    def __init__(self, client: Redis) -> None:
+        self.commit: Script = client.register_script(COMMIT)
+        self.claim: Script = client.register_script(CLAIM)
+        self.view_job: Script = client.register_script(VIEW_JOB)
+        self.view_all: Script = client.register_script(VIEW_ALL)
+        self.forget: Script = client.register_script(FORGET)

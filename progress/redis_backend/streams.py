@@ -1,0 +1,146 @@
+"""`RedisStreams`: the two SSE streams, with snapshots and history read from Redis.
+
+A stream subscribes to the local hub FIRST, then reads its snapshot (or the missed
+events) and the newest id N from Redis in one script, then drops what the local hub
+brings up to N: the reader may lag Redis, never lead it, so every event after N arrives
+exactly once and none at or below it is sent twice (mercure#178's race, across workers).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from redis import RedisError
+
+from .. import defaults
+from ..access import EVERYONE, Owner
+from ..errors import JobNotFound
+from ..hub import Subscription
+from ..jobs import Job
+from ..runner import job_json
+from ..sse import encode_comment, encode_event, event_stream, parse_event_id
+from ..streams import StreamService
+from .connection import Connection, Outage
+from .records import Entry, job_of
+from .scripts import Scripts
+
+UNAVAILABLE = encode_comment("events unavailable, retry")
+"""A stream opened while Redis is away: 200, `retry:`, this, the end; the client retries
+(EventSource gives up for good on any status but 200 and 204)."""
+
+
+@dataclass(frozen=True)
+class JobView:
+    """One job at one moment: the newest id, its record and its history."""
+
+    last_id: int
+    start: int
+    job: Job | None
+    states: list[Entry]
+    progress: Entry | None
+
+    @property
+    def terminal_id(self) -> int | None:
+        return self.states[-1].id if self.states and self.states[-1].terminal else None
+
+    def missed(self, since: int | None) -> list[Entry] | None:
+        """As `Hub.missed` for one job: None when a fresh snapshot is due."""
+        if since is None or since > self.last_id or since < self.start or self.job is None or not self.states:
+            return None
+        events = [entry for entry in self.states if entry.id > since]
+        if self.progress is not None and self.progress.id > since:
+            events.append(self.progress)
+        return sorted(events, key=lambda entry: entry.id)
+
+
+class RedisStreams(StreamService):
+    """`StreamService` whose history and snapshots live in Redis."""
+
+    def __init__(self, runner, hub, scripts: Scripts, connection: Connection, outage: Outage,
+                 **knobs) -> None:
+        super().__init__(runner, hub, **knobs)
+        self._scripts = scripts
+        self._prefix = connection.prefix
+        self._outage = outage
+
+    def job_stream(self, job_id: str, last_event_id: str | None,
+                   viewer: Owner = EVERYONE) -> Iterator[bytes] | None:
+        since = parse_event_id(last_event_id)
+        try:
+            view = self._view_job(job_id)
+        except RedisError as error:
+            self._outage.failed(error, "opening a stream")
+            return iter([self._retry + UNAVAILABLE])
+        if view.job is None or not viewer.may_see(view.job.owner):
+            raise JobNotFound("No job has this id; finished jobs are kept for a limited time.")
+        terminal_id = view.terminal_id
+        if terminal_id is not None and since is not None and terminal_id <= since <= view.last_id:
+            return None
+        self._check_limit(viewer)
+        return self._job_events(view.job, since, viewer)
+
+    def _job_events(self, job: Job, since: int | None, viewer: Owner) -> Iterator[bytes]:
+        sub = self.hub.subscribe(job.id, viewer)
+        try:
+            view = self._view_job(job.id)
+        except RedisError as error:
+            sub.close()
+            self._outage.failed(error, "opening a stream")
+            yield self._retry + UNAVAILABLE
+            return
+        sub.skip_through(view.last_id)
+        missed = view.missed(since)
+        if missed is None:
+            current = view.job or job  # forgotten meanwhile: what the request saw
+            first = self._retry + encode_event("snapshot", view.last_id, job_json(current))
+            ended = current.terminal
+        else:
+            first = self._retry + _frames(missed)
+            ended = any(entry.terminal for entry in missed)
+        if ended:
+            sub.close()
+            yield first
+            return
+        yield from event_stream(sub, first, self.heartbeat_s)
+
+    def all_stream(self, last_event_id: str | None, viewer: Owner = EVERYONE) -> Iterator[bytes]:
+        self._check_limit(viewer)
+        return self._all_events(parse_event_id(last_event_id), viewer)
+
+    def _all_events(self, since: int | None, viewer: Owner) -> Iterator[bytes]:
+        sub = self.hub.subscribe(None, viewer)
+        try:
+            first = self._retry + self._all_view(sub, since, viewer)
+        except RedisError as error:
+            sub.close()
+            self._outage.failed(error, "opening a stream")
+            yield self._retry + UNAVAILABLE
+            return
+        yield from event_stream(sub, first, self.heartbeat_s)
+
+    def _all_view(self, sub: Subscription, since: int | None, viewer: Owner) -> bytes:
+        newest, mode, *items = self._scripts.view_all(args=[
+            self._prefix, "" if since is None else since, "" if viewer.admin else viewer.name,
+            defaults.SNAPSHOT_FINISHED_JOBS])
+        last_id = int(newest)
+        sub.skip_through(last_id)
+        if mode == b"missed":
+            entries = sorted((Entry.parse(raw) for raw in items), key=lambda entry: entry.id)
+            return _frames([entry for entry in entries if viewer.may_see(entry.owner)])
+        jobs = [job for job in map(job_of, items) if viewer.may_see(job.owner)]
+        jobs.sort(key=lambda job: job.created_at, reverse=True)
+        payload = json.dumps({"jobs": [job.to_dict() for job in jobs]},
+                             separators=(",", ":"), ensure_ascii=False)
+        return encode_event("snapshot", last_id, payload)
+
+    def _view_job(self, job_id: str) -> JobView:
+        newest, start, record, progress, *states = self._scripts.view_job(args=[self._prefix, job_id])
+        return JobView(int(newest), int(start), job_of(record) if record else None,
+                       [Entry.parse(raw) for raw in states],
+                       Entry.parse(progress) if progress else None)
+
+
+def _frames(entries: list[Entry]) -> bytes:
+    return b"".join(entry.event().frame for entry in entries)
