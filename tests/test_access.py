@@ -128,3 +128,12 @@ def test_no_token_ever_reaches_a_response_or_the_log(secured, alices_job):
     for secret in TOKENS.values():
         assert secret not in log
         assert all(secret not in body for body in bodies)
+
+
+def test_the_signed_in_page_names_its_owner_and_signs_out(secured):
+    browser = secured.client(follow_redirects=False)
+    browser.post("/signin", data={"token": TOKENS["bob"]}, headers={"Origin": secured.url})
+    page = browser.get("/").text
+    assert 'action="/signout"' in page and ">bob<" in page
+    signin = browser.get("/signin").text
+    assert 'type="password"' in signin and TOKENS["bob"] not in signin

@@ -64,3 +64,10 @@ def test_the_settings_module_gunicorn_conf_imports_stays_free_of_gevent_and_flas
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('gevent', 'flask', 'progress')))")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_the_terminal_client_loads_neither_gevent_nor_flask():
+    code = ("import sys, progress.client.cli; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'gevent', 'flask', 'jsonschema'}))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "[]", result.stderr

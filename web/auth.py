@@ -160,4 +160,11 @@ def install_access_control(app: Flask, settings: Settings, owner_of_request: Own
     app.secret_key = settings.secret_key or secrets.token_urlsafe(32)
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict")
     app.before_request(identify)
+    app.context_processor(_page_context)
     app.register_blueprint(auth)
+
+
+def _page_context() -> dict[str, object]:
+    """For the page header: who is signed in, and whether signing out means anything."""
+    owner = g.get("owner")
+    return {"access_mode": _access().mode, "signed_in_as": owner.name if owner else None}

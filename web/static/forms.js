@@ -8,6 +8,7 @@ export async function showKindForms(container, status, onStarted) {
   let kinds;
   try {
     const response = await fetch("/api/kinds", { headers: { Accept: "application/json" } });
+    if (response.status === 401) return window.location.assign("/signin"); // the session ended
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     ({ kinds } = await response.json());
   } catch (error) {
