@@ -172,10 +172,12 @@ class StreamReader:
                     self._changed.notify_all()
                 if self.status == 200:
                     for event in source.iter_sse():
-                        if event.retry is not None and not event.data:
-                            # A block with no data dispatches nothing in a browser (HTML standard,
-                            # "dispatch the event"); httpx-sse yields it as an empty message.
+                        if event.retry is not None:
                             self.retry = event.retry
+                        if not event.data:
+                            # A block with no data dispatches nothing in a browser (HTML standard,
+                            # "dispatch the event"), but httpx-sse yields one for the `retry:` block
+                            # and, once an id was seen, for the blank line after each comment.
                             continue
                         with self._changed:
                             self.events.append(event)
