@@ -90,3 +90,9 @@ def test_a_bad_token_file_stops_the_start_naming_the_line_never_a_secret(tmp_pat
     with pytest.raises(SettingsError, match=f"^API_TOKENS_FILE: {words}") as caught:
         load_settings({"API_TOKENS_FILE": str(tokens)})
     assert "a" * 20 not in str(caught.value)
+
+
+def test_a_bad_redis_url_is_quoted_without_its_password():
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"REDIS_URL": "redis://user:s3cret-pass@host:notaport/0"})
+    assert "s3cret-pass" not in str(caught.value) and "user:***@" in str(caught.value)

@@ -90,7 +90,7 @@ def _seconds(low: float, high: float, *, above_low: bool = False) -> Callable[[s
         fits = (number > low if above_low else number >= low) and number <= high
         if not fits:  # also refuses nan
             bound = "above" if above_low else "from"
-            raise ValueError(f"expected a number of seconds {bound} {low:g} up to {high:g}")
+            raise ValueError(f"expected a number of seconds {bound} {low:g} up to {high:.15g}")
         return number
     return parse
 
@@ -191,6 +191,13 @@ _PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
     "LIMIT_JOBS_PER_MINUTE": ("limit_jobs_per_minute", _integer(0, 1_000_000)),
 }
 
+def _shown(variable: str, raw: str) -> str:
+    """The bad value as an error may quote it: never a secret key or a password in a URL."""
+    if variable == "SECRET_KEY":
+        return "(hidden)"
+    return repr(re.sub(r"(//[^/@:]*:)[^/@]*@", r"\1***@", raw))
+
+
 def load_settings(environ: Mapping[str, str]) -> Settings:
     """Read every known variable; unset or empty ones keep their defaults."""
     values = {}
@@ -201,8 +208,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         try:
             values[field] = parse(raw)
         except ValueError as error:
-            shown = "(hidden)" if variable == "SECRET_KEY" else repr(raw)
-            raise SettingsError(f"{variable}: {error}, got {shown}") from None
+            raise SettingsError(f"{variable}: {error}, got {_shown(variable, raw)}") from None
     settings = Settings(**values)
     _check_open_access(settings)
     return settings
