@@ -1,5 +1,7 @@
 """`greet`: waits three seconds, then greets the user in a text file."""
 
+import time
+
 from ..context import JobContext
 from ..registry import job_kind
 
@@ -16,7 +18,8 @@ TICKS_PER_SECOND = 10
 )
 def greet(ctx: JobContext, user: str) -> None:
     ticks = SECONDS * TICKS_PER_SECOND
+    started = time.monotonic()
     for done in range(1, ticks + 1):
-        ctx.sleep(1 / TICKS_PER_SECOND)
+        ctx.sleep(started + done / TICKS_PER_SECOND - time.monotonic())  # to each tick's deadline
         ctx.report(done, message=f"Greeting {user} in {(ticks - done) / TICKS_PER_SECOND:.1f} s")
     ctx.write_text(f"Hello, {user}! Task finished.")

@@ -1,5 +1,7 @@
 """`sleep`: the reference kind. Equal steps over a time, progress after each."""
 
+import time
+
 from ..context import JobContext
 from ..registry import job_kind
 
@@ -15,7 +17,9 @@ from ..registry import job_kind
     total=lambda params: params["steps"],
 )
 def sleep(ctx: JobContext, seconds: float, steps: int) -> None:
+    started = time.monotonic()
     for done in range(1, steps + 1):
-        ctx.sleep(seconds / steps)  # yields to the loop; raises Cancelled at once on cancel
+        # Sleep to each step's deadline, not for a step's length, so wake-up delays never add up.
+        ctx.sleep(started + seconds * done / steps - time.monotonic())  # raises Cancelled on cancel
         ctx.report(done, total=steps)
     ctx.write_json({"steps": steps})
