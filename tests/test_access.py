@@ -137,3 +137,9 @@ def test_the_signed_in_page_names_its_owner_and_signs_out(secured):
     assert 'action="/signout"' in page and ">bob<" in page
     signin = browser.get("/signin").text
     assert 'type="password"' in signin and TOKENS["bob"] not in signin
+
+
+def test_metrics_are_for_admins_when_access_control_is_on(secured):
+    assert client_of(secured, None).get("/metrics").status_code == 401
+    assert client_of(secured, "alice").get("/metrics").status_code == 401
+    assert client_of(secured, "root").get("/metrics").status_code == 200

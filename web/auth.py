@@ -32,6 +32,9 @@ OwnerOfRequest = Callable[[Request], "Owner | None"]
 """Returns the owner a request speaks for, or None when it has no valid credentials."""
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+ADMIN_ONLY = frozenset({"/metrics"})
+"""With access control on, these count every owner's jobs, so only admins read them."""
+BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 auth = Blueprint("auth", __name__)
 
@@ -114,7 +117,9 @@ def identify() -> None:
     g.owner = _access().owner_of_request(request)
     if g.owner is None and _is_api(request.path):
         raise ApiError("unauthorized", "Send a valid API token as 'Authorization: Bearer <token>', or sign in.",
-                       headers={"WWW-Authenticate": "Bearer"})
+                       headers=BEARER_CHALLENGE)
+    if request.path in ADMIN_ONLY and _access().mode != "open" and not (g.owner and g.owner.admin):
+        raise ApiError("unauthorized", "Only an admin's API token may read this.", headers=BEARER_CHALLENGE)
 
 
 @auth.get("/api/session")
