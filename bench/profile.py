@@ -15,8 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import servers
-from . import fanout, jobs
+from . import fanout, jobs, servers
 from .sse_client import run
 
 

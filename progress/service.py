@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from . import defaults
 from .hub import Hub
-from .limits import OwnerLimits
 from .jobs import JobState
+from .limits import OwnerLimits
 from .registry import KindRegistry, default_registry
 from .results import ResultStore
 from .runner import JobRunner

@@ -4,8 +4,7 @@ import httpx
 import pytest
 from httpx_sse import EventSource
 
-from progress.sse import (HEARTBEAT, MAX_EVENT_ID, encode, encode_comment, encode_event,
-                          encode_retry, parse_event_id)
+from progress.sse import HEARTBEAT, MAX_EVENT_ID, encode, encode_comment, encode_event, encode_retry, parse_event_id
 
 
 def decoded(stream: bytes) -> list[tuple[str, str, str]]:

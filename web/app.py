@@ -16,7 +16,6 @@ from progress.service import ServiceOptions
 
 from .auth import OwnerOfRequest, install_access_control
 from .request_log import install_request_log
-
 from .settings import Settings, SettingsError, load_settings
 
 

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import math
 import re
-from urllib.parse import urlsplit
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from .tokens import Token, parse_token_file
-
 
 
 class SettingsError(ValueError):
@@ -201,12 +200,12 @@ def _shown(variable: str, raw: str) -> str:
 def load_settings(environ: Mapping[str, str]) -> Settings:
     """Read every known variable; unset or empty ones keep their defaults."""
     values = {}
-    for variable, (field, parse) in _PARSERS.items():
+    for variable, (attribute, parse) in _PARSERS.items():
         raw = environ.get(variable, "")
         if raw == "":
             continue
         try:
-            values[field] = parse(raw)
+            values[attribute] = parse(raw)
         except ValueError as error:
             raise SettingsError(f"{variable}: {error}, got {_shown(variable, raw)}") from None
     settings = Settings(**values)

@@ -1,7 +1,6 @@
 """The kinds every build has; importing this package registers them in `default_registry`."""
 
-from . import greet, sleep
-from . import cleanup, csv_summary, email_batch, fetch, report
+from . import cleanup, csv_summary, email_batch, fetch, greet, report, sleep
 
 __all__ = ["greet", "sleep"]
 __all__ += ["cleanup", "csv_summary", "email_batch", "fetch", "report"]
