@@ -2,5 +2,4 @@
 
 from . import cleanup, csv_summary, email_batch, fetch, greet, report, sleep
 
-__all__ = ["greet", "sleep"]
-__all__ += ["cleanup", "csv_summary", "email_batch", "fetch", "report"]
+__all__ = ["cleanup", "csv_summary", "email_batch", "fetch", "greet", "report", "sleep"]
