@@ -10,7 +10,7 @@ from progress.hub import Hub
 from tests.conftest import start_job, wait_for_state
 
 FAMILIES = ("progress_streams_open", "progress_events_published", "progress_events_coalesced",
-            "progress_streams_coalescing", "progress_queue_depth", "progress_jobs",
+            "progress_streams_coalescing", "progress_greenlets", "progress_queue_depth", "progress_jobs",
             "progress_job_duration_seconds", "progress_event_loop_lag_seconds")
 
 
@@ -48,6 +48,14 @@ def test_an_open_stream_is_counted(client, open_stream):
     reader = open_stream("/api/events")
     reader.wait_for(lambda events: len(events) >= 1)
     assert scrape(client)["progress_streams_open"][()] >= 1
+
+
+def test_live_greenlets_are_counted_and_include_every_open_stream(client, open_stream):
+    readers = [open_stream("/api/events") for _ in range(3)]
+    for reader in readers:
+        reader.wait_for(lambda events: len(events) >= 1)
+    samples = scrape(client)
+    assert samples["progress_greenlets"][()] >= samples["progress_streams_open"][()] >= 3
 
 
 def test_the_loop_monitor_records_lag_once_scraped(client):
