@@ -58,9 +58,10 @@ def _format(value: object) -> str:
     return str(value)
 
 
-def save(path: Path | None, bench: str, rows: list[dict[str, object]]) -> None:
+def save(path: Path | None, bench: str, rows: list[dict[str, object]], **extra: object) -> None:
+    """The rows as JSON with the date and Python version; `extra` adds top-level keys (a summary)."""
     if path is None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"bench": bench, "date": time.strftime("%Y-%m-%d %H:%M"),
-                                "python": platform.python_version(), "rows": rows}, indent=1))
+                                "python": platform.python_version(), "rows": rows, **extra}, indent=1))

@@ -56,8 +56,12 @@ class Stream(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
-        transport.write(f"GET {self.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"  # type: ignore[attr-defined]
-                        "Accept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n".encode())
+        transport.write(self.request())  # type: ignore[attr-defined]
+
+    def request(self, extra_headers: str = "") -> bytes:
+        """The GET a browser's EventSource sends; `extra_headers` are whole `Name: value\\r\\n` lines."""
+        return (f"GET {self.path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
+                f"Cache-Control: no-cache\r\n{extra_headers}\r\n").encode()
 
     def data_received(self, data: bytes) -> None:
         now = time.perf_counter()

@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-SCRIPTS = ("bench.hold", "bench.fanout", "bench.jobs", "bench.looplag")
+SCRIPTS = ("bench.hold", "bench.fanout", "bench.jobs", "bench.looplag", "bench.soak")
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
