@@ -24,7 +24,10 @@ CHUNK_BYTES = 4 * 1024 * 1024
     description="Checks an uploaded CSV file and counts its rows, with each column's filled and "
                 "empty cells and, for numeric columns, min, max and mean. Upload with POST /api/uploads.",
     params={
-        "upload": {"type": "string", "pattern": UPLOAD_ID.pattern,
+        # `format` and `contentMediaType` are annotations (JSON Schema 2020-12): the server
+        # validates only the pattern; the page shows a file picker and uploads the file first.
+        "upload": {"type": "string", "pattern": UPLOAD_ID.pattern, "title": "CSV file",
+                   "format": "upload", "contentMediaType": "text/csv",
                    "description": "The id POST /api/uploads answered with."},
         "delimiter": {"type": "string", "enum": [",", ";", "\t", "|"], "default": ","},
     },

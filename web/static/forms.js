@@ -1,5 +1,8 @@
 // A form per job kind, generated from its params' JSON Schema (GET /api/kinds).
 // The server judges the values; its 400 message is shown next to the field it names.
+// A param marked `"format": "upload"` gets a file picker; the file is uploaded before the job starts.
+
+import { fileControl, uploadHint } from "./upload.js";
 
 let fieldCount = 0;
 
@@ -43,14 +46,26 @@ function kindForm(kind, onStarted) {
     for (const field of fields) field.showError("");
     showText(formError, "");
     const params = {};
+    const files = [];
     for (const field of fields) {
       const read = field.read();
       if (read.error) return field.showError(read.error, true);
-      if (read.value !== undefined) params[field.name] = read.value;
+      if (read.file) files.push([field, read.file]);
+      else if (read.value !== undefined) params[field.name] = read.value;
     }
     button.disabled = true;
-    note.textContent = "Starting…";
     try {
+      for (const [field, file] of files) {
+        note.textContent = `Uploading ${file.name}…`;
+        const sent = await field.send(file);
+        if (!sent.id) {
+          note.textContent = sent.cancelled ? "Upload cancelled; no job was started." : "";
+          if (sent.error) field.showError(sent.error, true);
+          return;
+        }
+        params[field.name] = sent.id;
+      }
+      note.textContent = "Starting…";
       const outcome = await startJob(kind.name, params);
       if (outcome.job) {
         note.textContent = `Started a ${kind.name} job.`;
@@ -95,7 +110,7 @@ function makeField(name, spec, required) {
   const label = root.querySelector("label");
   const hint = root.querySelector(".field-hint");
   const error = root.querySelector(".field-error");
-  const { control, read } = makeControl(spec);
+  const { control, read, panel, send } = makeControl(spec);
   control.id = id;
   control.name = name;
   control.required = required;
@@ -108,9 +123,11 @@ function makeField(name, spec, required) {
   hint.hidden = !description;
   control.setAttribute("aria-describedby", `${id}-hint ${id}-error`);
   label.after(control);
+  if (panel) hint.after(panel);
   return {
     name,
     root,
+    send,
     read: () => read(control, name),
     showError(message, focus = false) {
       showText(error, message);
@@ -123,6 +140,7 @@ function makeField(name, spec, required) {
 function makeControl(spec) {
   const type = [spec.type].flat().find((name) => name !== "null"); // ["number", "null"]: a number or empty
   if (Array.isArray(spec.enum)) return selectControl(spec);
+  if (spec.format === "upload") return fileControl(spec);
   if (type === "boolean") {
     const control = inputOf("checkbox");
     control.checked = spec.default === true;
@@ -198,6 +216,7 @@ function readJson(input) {
 }
 
 function describe(spec) {
+  if (spec.format === "upload") return uploadHint(spec);
   const parts = [];
   if (spec.description) parts.push(spec.description);
   const low = spec.minimum ?? spec.exclusiveMinimum;
