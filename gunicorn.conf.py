@@ -6,7 +6,6 @@ a line naming the variable.
 """
 
 import os
-import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # so `web` imports from any cwd
@@ -91,17 +90,9 @@ def on_starting(server):
 
 
 def post_worker_init(worker):
-    """Chain SIGTERM to a graceful shutdown: 503 for new jobs at once, running jobs
-    `interrupted` after a short grace, every stream told and ended, then gunicorn's own exit."""
-    import gevent
+    """Chain SIGTERM to our graceful shutdown (web/graceful.py): 503 for new jobs at once,
+    running jobs `interrupted` after a short grace, every stream told and ended, idle
+    keep-alive connections closed, then gunicorn's own exit: seconds, not graceful_timeout."""
+    from web import graceful
 
-    from progress.flask_adapter import service_of
-
-    service = service_of(worker.wsgi)
-    gunicorn_exit = worker.handle_exit
-
-    def stop(signum, frame):
-        service.shutdown()
-        gunicorn_exit(signum, frame)
-
-    signal.signal(signal.SIGTERM, lambda signum, frame: gevent.spawn(stop, signum, frame))
+    graceful.install(worker)

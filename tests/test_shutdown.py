@@ -58,3 +58,18 @@ def test_while_stopping_new_jobs_and_healthz_get_503_shutting_down(server_factor
         refused = client.post("/api/jobs", json={"kind": "greet"})
         assert refused.status_code == 503 and refused.json()["error"]["code"] == "shutting_down"
     server.process.wait(EXIT_DEADLINE_S)
+
+
+def test_an_idle_keep_alive_connection_does_not_hold_the_exit(server_factory):
+    """gunicorn waits for every connection; an idle keep-alive one would hold it for `keepalive`
+    seconds (here 23, from SSE_RETRY_MS), so shutdown closes it."""
+    server = server_factory(env={"SSE_RETRY_MS": "20000"})
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        assert client.get("/healthz").status_code == 200  # leaves an idle keep-alive connection
+        signalled = time.monotonic()
+        os.killpg(server.process.pid, signal.SIGTERM)
+        server.process.wait(EXIT_DEADLINE_S)
+    # Without the close, gunicorn waits out its graceful_timeout (10 s) and kills the worker.
+    assert time.monotonic() - signalled < 8
+    assert server.process.returncode == 0
+    assert "Worker graceful timeout" not in server.log()

@@ -1,0 +1,44 @@
+"""SIGTERM under gunicorn's gevent worker: end everything in seconds, not `graceful_timeout`.
+
+At once: new jobs and `/healthz` get 503. Then running jobs get a short grace, the rest
+become `interrupted`, every stream is told and ended (`ProgressService.shutdown`), and
+gunicorn's own exit begins. Its worker then waits until no connection is open, and an
+idle keep-alive connection would hold it for up to `keepalive` seconds after its last
+request; so the read side of every connection still open is shut, which ends the idle
+ones at once and lets a request in flight finish its answer.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+from contextlib import suppress
+from typing import Any
+
+import gevent
+
+from progress.flask_adapter import service_of
+
+
+def install(worker: Any) -> None:
+    """Called from `post_worker_init` in gunicorn.conf.py, before the worker starts serving."""
+    service = service_of(worker.wsgi)
+    connections: set[socket.socket] = set()
+    serve, gunicorn_exit = worker.handle, worker.handle_exit
+
+    def handle(listener: Any, client: socket.socket, addr: Any) -> None:
+        connections.add(client)
+        try:
+            serve(listener, client, addr)
+        finally:
+            connections.discard(client)
+
+    def stop(signum: int, frame: Any) -> None:
+        service.shutdown()
+        gunicorn_exit(signum, frame)
+        for client in tuple(connections):
+            with suppress(OSError):  # already closed by its peer
+                client.shutdown(socket.SHUT_RD)
+
+    worker.handle = handle  # the worker binds `self.handle` when it starts serving, after this
+    signal.signal(signal.SIGTERM, lambda signum, frame: gevent.spawn(stop, signum, frame))
