@@ -10,6 +10,7 @@ ones at once and lets a request in flight finish its answer.
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 from contextlib import suppress
@@ -38,7 +39,15 @@ def install(worker: Any) -> None:
         gunicorn_exit(signum, frame)
         for client in tuple(connections):
             with suppress(OSError):  # already closed by its peer
-                client.shutdown(socket.SHUT_RD)
+                _end_reading(client)
 
     worker.handle = handle  # the worker binds `self.handle` when it starts serving, after this
     signal.signal(signal.SIGTERM, lambda signum, frame: gevent.spawn(stop, signum, frame))
+
+
+def _end_reading(client: socket.socket) -> None:
+    """Shut the read side through a twin of the descriptor: gevent's own `shutdown` fails a
+    waiting `recv` with an error gunicorn logs as a socket error; this way the kernel wakes it
+    to read end-of-file, a client leaving (found by the soak, issue #8)."""
+    with socket.socket(fileno=os.dup(client.fileno())) as twin:
+        twin.shutdown(socket.SHUT_RD)
