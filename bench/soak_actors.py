@@ -214,7 +214,7 @@ class Soak:
 
     async def sample(self, phase: str) -> None:
         sent = time.perf_counter()
-        response = await self.api(ADMIN, "GET", "/metrics", "metrics")
+        response = await self.api(ADMIN, "GET", "/metrics?greenlets=1", "metrics")
         scrape_ms = (time.perf_counter() - sent) * 1000
         figures: dict[str, float] = Counter()
         for family in text_string_to_metric_families(response.text if response is not None else ""):
