@@ -13,27 +13,25 @@ import asyncio
 import time
 from datetime import datetime
 
-import httpx
-
 from . import servers
+from .http_client import HTTPConnection
 from .report import arguments, busy, percentile, print_table, save
 from .sse_client import STATE, TERMINAL, WALL_OFFSET, Stream, close_all, open_streams, run, wait_until
 
 POLL_EVERY_S = 0.5
 
 
-async def submit(client: httpx.AsyncClient, seconds: float) -> tuple[str, float]:
+async def submit(client: HTTPConnection, seconds: float) -> tuple[str, float]:
     """The new job's id and when it is due to end (wall clock)."""
-    response = await client.post("/api/jobs", json={"kind": "sleep", "params": {"seconds": seconds, "steps": 100}})
-    if response.status_code != 202:
-        raise RuntimeError(f"job refused: {response.status_code} {response.text}")
-    job = response.json()
+    status, job = await client.request("POST", "/api/jobs", {"kind": "sleep", "params": {"seconds": seconds, "steps": 100}})
+    if status != 202:
+        raise RuntimeError(f"job refused: {status} {job}")
     created = job["created_at"]  # ours: RFC 3339; the baseline's: epoch seconds
     created = datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp() if isinstance(created, str) else created
     return job["id"], created + seconds
 
 
-async def watched(server: servers.BenchServer, client: httpx.AsyncClient, jobs: int, seconds: float) -> tuple[list[float], int]:
+async def watched(server: servers.BenchServer, jobs: int, seconds: float) -> tuple[list[float], int]:
     """Lateness of each job's terminal event on its own stream, and the requests made."""
     due: dict[str, float] = {}
     lateness: list[float] = []
@@ -43,7 +41,9 @@ async def watched(server: servers.BenchServer, client: httpx.AsyncClient, jobs: 
             lateness.append(now + WALL_OFFSET - due[stream.tag])  # type: ignore[index]
 
     async def one() -> list[Stream]:
+        client = HTTPConnection(server.port)
         job_id, due[job_id] = await submit(client, seconds)
+        client.close()
         return await open_streams(server.port, [(f"/api/jobs/{job_id}/events", job_id)], on_event)
 
     streams = [s for batch in await asyncio.gather(*(one() for _ in range(jobs))) for s in batch]
@@ -52,38 +52,37 @@ async def watched(server: servers.BenchServer, client: httpx.AsyncClient, jobs: 
     return lateness, 2 * jobs
 
 
-async def polled(client: httpx.AsyncClient, jobs: int, seconds: float) -> tuple[list[float], int]:
+async def polled(server: servers.BenchServer, jobs: int, seconds: float) -> tuple[list[float], int]:
     """The same work watched the Celery way: GET the job every 500 ms until it is terminal."""
     requests = [0]
 
     async def one() -> float | None:
-        job_id, due = await submit(client, seconds)
-        requests[0] += 1
-        deadline = time.monotonic() + seconds * 3 + 30
-        while time.monotonic() < deadline:
-            await asyncio.sleep(POLL_EVERY_S)
+        client = HTTPConnection(server.port)
+        try:
+            job_id, due = await submit(client, seconds)
             requests[0] += 1
-            try:
-                job = (await client.get(f"/api/jobs/{job_id}")).json()
-            except httpx.TransportError:  # a keep-alive connection the server closed: poll again
-                continue
-            if job["state"].encode() in TERMINAL:
-                return time.time() - due
-        return None
+            deadline = time.monotonic() + seconds * 3 + 30
+            while time.monotonic() < deadline:
+                await asyncio.sleep(POLL_EVERY_S)
+                requests[0] += 1
+                job = (await client.request("GET", f"/api/jobs/{job_id}"))[1]
+                if job["state"].encode() in TERMINAL:
+                    return time.time() - due
+            return None
+        finally:
+            client.close()
 
     lateness = [late for late in await asyncio.gather(*(one() for _ in range(jobs))) if late is not None]
     return lateness, requests[0]
 
 
 async def measure(server: servers.BenchServer, how: str, jobs: int, seconds: float) -> dict[str, object]:
-    limits = httpx.Limits(max_connections=jobs, max_keepalive_connections=jobs)
-    async with httpx.AsyncClient(base_url=server.url, timeout=60, limits=limits) as client:
-        before, wall, own = server.cost(), time.perf_counter(), servers.load_generator_cpu_s()
-        if how == "stream":
-            lateness, requests = await watched(server, client, jobs, seconds)
-        else:
-            lateness, requests = await polled(client, jobs, seconds)
-        after, wall, own = server.cost(), time.perf_counter() - wall, servers.load_generator_cpu_s() - own
+    before, wall, own = server.cost(), time.perf_counter(), servers.load_generator_cpu_s()
+    if how == "stream":
+        lateness, requests = await watched(server, jobs, seconds)
+    else:
+        lateness, requests = await polled(server, jobs, seconds)
+    after, wall, own = server.cost(), time.perf_counter() - wall, servers.load_generator_cpu_s() - own
     return {
         "server": server.name, "watched_by": how, "jobs": jobs, "seconds": seconds, "finished": len(lateness),
         "late_p50_ms": percentile(lateness, 50) * 1000, "late_p99_ms": percentile(lateness, 99) * 1000,

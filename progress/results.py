@@ -10,6 +10,11 @@ import gevent
 
 from .jobs import ResultFile
 
+INLINE_WRITE_MAX_BYTES = 64 * 1024
+"""Results up to this size are written on the loop: a small write to the page cache takes
+microseconds, while a trip through the threadpool waits for a thread and the GIL (200 jobs
+ending together queued 200 trips and ended about 170 ms later, docs/performance.md)."""
+
 
 class ResultStore:
     """A folder of result files named by job id; disk use is bounded by job retention."""
@@ -22,9 +27,12 @@ class ResultStore:
         return os.path.join(self.directory, job_id)
 
     def write(self, job_id: str, data: bytes, content_type: str, extension: str) -> ResultFile:
-        """Store bytes; the write runs in gevent's threadpool so a large result never stalls the loop."""
+        """Store bytes; a large result is written in gevent's threadpool so it never stalls the loop."""
         path = self._path(job_id)
-        gevent.get_hub().threadpool.apply(_write_file, (path, data))
+        if len(data) <= INLINE_WRITE_MAX_BYTES:
+            _write_file(path, data)
+        else:
+            gevent.get_hub().threadpool.apply(_write_file, (path, data))
         return ResultFile(path, content_type, extension, len(data))
 
     def adopt(self, job_id: str, source: str, content_type: str, extension: str) -> ResultFile:

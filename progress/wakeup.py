@@ -26,6 +26,11 @@ class Wakeup:
     def is_set(self) -> bool:
         return self._flag
 
+    @property
+    def waited_on(self) -> bool:
+        """True while a greenlet waits: a second one must wait some other way."""
+        return self._waiter is not None
+
     def set(self) -> None:
         self._flag = True
         if self._waiter is not None and not self._scheduled:
