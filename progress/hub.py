@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from . import defaults
 from .access import EVERYONE, Owner
+from .direct_write import ChunkedSocket, http_chunk
 from .sse import encode_event
 from .wakeup import Wakeup
 
@@ -39,10 +40,15 @@ class _JobHistory:
 
 class Subscription:
     """One reader's bounded mailbox: a job's pending `progress` is replaced by its newest,
-    `state` events are kept; past `limit` pending events the reader is cut off to resume."""
+    `state` events are kept; past `limit` pending events the reader is cut off to resume.
+
+    With a socket attached (`attach`), an event that finds the reader idle is written to
+    the client at once by the publisher (progress/direct_write.py); what the socket would
+    not take at once is the reader's to send before anything else.
+    """
 
     __slots__ = ("_hub", "job_id", "viewer", "_pending", "_ready", "_limit", "_farewell",
-                 "closed", "finished", "coalesced", "_skip_through")
+                 "closed", "finished", "coalesced", "_skip_through", "_socket", "_unsent", "_sent_at")
 
     def __init__(self, hub: Hub, job_id: str | None, viewer: Owner, limit: int) -> None:
         self._hub = hub
@@ -56,12 +62,26 @@ class Subscription:
         self.finished = False
         self.coalesced = 0
         self._skip_through = 0
+        self._socket: ChunkedSocket | None = None
+        self._unsent = b""
+        self._sent_at = 0.0
 
-    def deliver(self, event: Event) -> None:
-        """Called by the hub; never waits. Skips events of jobs the viewer may not see."""
+    def attach(self, sock: ChunkedSocket) -> None:
+        """Let `deliver` write to the client itself while the reader waits with nothing to
+        send; called by the stream once its first bytes (and gunicorn's headers) are out."""
+        self._socket = sock
+
+    def deliver(self, event: Event, chunk: bytes | None = None) -> None:
+        """Called by the hub; never waits. Skips events of jobs the viewer may not see.
+
+        `chunk` is the event's frame as an HTTP chunk, made once for every subscriber.
+        """
         if self.closed or not (self.viewer.admin or event.owner == self.viewer.name):
             return
         if event.id <= self._skip_through:
+            return
+        if (self._socket is not None and not self._pending and not self._unsent
+                and self._ready.waited_on and self._send_now(event, chunk or http_chunk(event.frame))):
             return
         key = ("progress", event.job_id) if event.type == "progress" else event.id
         if self._pending.pop(key, None) is not None:
@@ -71,6 +91,24 @@ class Subscription:
             self._pending.clear()
             self.end()
         self._ready.set()
+
+    def _send_now(self, event: Event, chunk: bytes) -> bool:
+        """Write to the idle reader's client; False if the client is gone (the event then
+        goes to the mailbox, and the reader's own write finds the broken connection)."""
+        assert self._socket is not None
+        try:
+            sent = self._socket.send_now(chunk)
+        except OSError:
+            self._socket = None
+            return False
+        self._sent_at = time.monotonic()
+        if sent < len(chunk):
+            self._unsent = chunk[sent:]
+            self._ready.set()
+        if self.job_id is not None and event.terminal:
+            self.finished = True
+            self._ready.set()
+        return True
 
     def skip_through(self, event_id: int) -> None:
         """Drop pending and later events up to `event_id`: a snapshot read elsewhere covers them
@@ -87,18 +125,33 @@ class Subscription:
         self._ready.set()
 
     def next_block(self, timeout: float) -> bytes | None:
-        """Every pending event as one write, or None after `timeout` idle seconds."""
-        if not self._pending and not self.closed:
-            self._ready.wait(timeout)
+        """Every pending event as one write, or None after `timeout` seconds in which nothing
+        was sent; b"" when the publisher already wrote everything (and maybe ended the stream)."""
+        if not self._pending and not self.closed and not self._unsent and not self._wait(timeout):
+            return None
         self._ready.clear()
+        if self._unsent:
+            unsent, self._unsent = self._unsent, b""
+            self._socket.send_rest(unsent)  # type: ignore[union-attr]
         events, self._pending = self._pending.values(), {}
         block = b"".join(event.frame for event in events)
         if self.job_id is not None and any(event.terminal for event in events):
             self.finished = True
         if self.closed:
             self.finished = True
-            block += self._farewell
-        return block or None
+            return block + self._farewell or None
+        return block
+
+    def _wait(self, quiet_s: float) -> bool:
+        """Wait to be woken; False once `quiet_s` seconds passed with nothing sent to the client,
+        counting what the publisher wrote directly meanwhile."""
+        start = time.monotonic()
+        remaining = quiet_s
+        while not self._ready.wait(remaining):
+            remaining = max(start, self._sent_at) + quiet_s - time.monotonic()
+            if remaining <= 0:
+                return False
+        return True
 
     def close(self) -> None:
         """Release the mailbox; called in the stream's `finally`."""
@@ -161,10 +214,11 @@ class Hub:
         ids were assigned elsewhere (their history is kept in Redis, not here)."""
         self.last_id = max(self.last_id, event.id)
         self.published += 1
+        chunk = http_chunk(event.frame)
         for sub in tuple(self._all):
-            sub.deliver(event)
+            sub.deliver(event, chunk)
         for sub in tuple(self._by_job.get(event.job_id, ())):
-            sub.deliver(event)
+            sub.deliver(event, chunk)
 
     def _remember(self, event: Event) -> None:
         history = self._histories.setdefault(event.job_id, _JobHistory())

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from . import defaults
 from .access import EVERYONE, Owner
+from .direct_write import ChunkedSocket
 from .errors import RateLimited
 from .hub import Event, Hub
 from .jobs import Job
@@ -31,11 +32,12 @@ class StreamService:
         self.streams_per_owner = streams_per_owner
         self._retry = encode_retry(retry_ms)
 
-    def job_stream(self, job_id: str, last_event_id: str | None,
-                   viewer: Owner = EVERYONE) -> Iterator[bytes] | None:
+    def job_stream(self, job_id: str, last_event_id: str | None, viewer: Owner = EVERYONE,
+                   sock: ChunkedSocket | None = None) -> Iterator[bytes] | None:
         """One job's stream, or None for 204 when the client already saw its end.
 
         Raises `JobNotFound` (someone else's job too) or `RateLimited` before anything is sent.
+        With `sock`, events may go straight to the client (progress/direct_write.py).
         """
         job = self.runner.get(job_id, viewer)
         since = parse_event_id(last_event_id)
@@ -43,14 +45,16 @@ class StreamService:
         if terminal_id is not None and since is not None and terminal_id <= since <= self.hub.last_id:
             return None
         self._check_limit(viewer)
-        return self._job_events(job, since, viewer)
+        return self._job_events(job, since, viewer, sock)
 
-    def all_stream(self, last_event_id: str | None, viewer: Owner = EVERYONE) -> Iterator[bytes]:
+    def all_stream(self, last_event_id: str | None, viewer: Owner = EVERYONE,
+                   sock: ChunkedSocket | None = None) -> Iterator[bytes]:
         """Every job `viewer` may see: a snapshot (or what was missed), then live; never ends by itself."""
         self._check_limit(viewer)
-        return self._all_events(parse_event_id(last_event_id), viewer)
+        return self._all_events(parse_event_id(last_event_id), viewer, sock)
 
-    def _job_events(self, job: Job, since: int | None, viewer: Owner) -> Iterator[bytes]:
+    def _job_events(self, job: Job, since: int | None, viewer: Owner,
+                    sock: ChunkedSocket | None) -> Iterator[bytes]:
         missed = self.hub.missed(since, job.id, viewer)
         if missed is None:
             first = self._retry + encode_event("snapshot", self.hub.last_id, job_json(job))
@@ -61,9 +65,9 @@ class StreamService:
         if ended:
             yield first
             return
-        yield from event_stream(self.hub.subscribe(job.id, viewer), first, self.heartbeat_s)
+        yield from event_stream(self.hub.subscribe(job.id, viewer), first, self.heartbeat_s, sock)
 
-    def _all_events(self, since: int | None, viewer: Owner) -> Iterator[bytes]:
+    def _all_events(self, since: int | None, viewer: Owner, sock: ChunkedSocket | None) -> Iterator[bytes]:
         missed = self.hub.missed(since, viewer=viewer)
         if missed is None:
             jobs = self.runner.store.snapshot(defaults.SNAPSHOT_FINISHED_JOBS, viewer)
@@ -72,7 +76,7 @@ class StreamService:
             first = self._retry + encode_event("snapshot", self.hub.last_id, payload)
         else:
             first = self._retry + _frames(missed)
-        yield from event_stream(self.hub.subscribe(None, viewer), first, self.heartbeat_s)
+        yield from event_stream(self.hub.subscribe(None, viewer), first, self.heartbeat_s, sock)
 
     def _check_limit(self, viewer: Owner) -> None:
         if self.streams_per_owner and self.hub.subscriptions_of(viewer) >= self.streams_per_owner:

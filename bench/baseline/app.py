@@ -35,11 +35,13 @@ def publish(event: str, job: dict) -> None:
 
 
 def run(job: dict, steps: int, interval: float, wait_s: float = 0.0, stamp: bool = False) -> None:
+    """Sleeps to each step's deadline, as our kinds do, so timer drift never adds up."""
     gevent.sleep(wait_s)
     job["state"] = "running"
     publish("state", job)
+    started = time.monotonic()
     for done in range(1, steps + 1):
-        gevent.sleep(interval)
+        gevent.sleep(max(started + done * interval - time.monotonic(), 0))
         job["progress"] = {"done": done, "total": steps, "message": f"{time.time():.6f}" if stamp else None}
         publish("progress", job)
     job["state"] = "succeeded"

@@ -16,6 +16,7 @@ from redis import RedisError
 
 from .. import defaults
 from ..access import EVERYONE, Owner
+from ..direct_write import ChunkedSocket
 from ..errors import JobNotFound
 from ..hub import Subscription
 from ..jobs import Job
@@ -65,8 +66,8 @@ class RedisStreams(StreamService):
         self._prefix = connection.prefix
         self._outage = outage
 
-    def job_stream(self, job_id: str, last_event_id: str | None,
-                   viewer: Owner = EVERYONE) -> Iterator[bytes] | None:
+    def job_stream(self, job_id: str, last_event_id: str | None, viewer: Owner = EVERYONE,
+                   sock: ChunkedSocket | None = None) -> Iterator[bytes] | None:
         since = parse_event_id(last_event_id)
         try:
             view = self._view_job(job_id)
@@ -79,9 +80,10 @@ class RedisStreams(StreamService):
         if terminal_id is not None and since is not None and terminal_id <= since <= view.last_id:
             return None
         self._check_limit(viewer)
-        return self._job_events(view.job, since, viewer)
+        return self._job_events(view.job, since, viewer, sock)
 
-    def _job_events(self, job: Job, since: int | None, viewer: Owner) -> Iterator[bytes]:
+    def _job_events(self, job: Job, since: int | None, viewer: Owner,
+                    sock: ChunkedSocket | None) -> Iterator[bytes]:
         sub = self.hub.subscribe(job.id, viewer)
         try:
             view = self._view_job(job.id)
@@ -103,13 +105,14 @@ class RedisStreams(StreamService):
             sub.close()
             yield first
             return
-        yield from event_stream(sub, first, self.heartbeat_s)
+        yield from event_stream(sub, first, self.heartbeat_s, sock)
 
-    def all_stream(self, last_event_id: str | None, viewer: Owner = EVERYONE) -> Iterator[bytes]:
+    def all_stream(self, last_event_id: str | None, viewer: Owner = EVERYONE,
+                   sock: ChunkedSocket | None = None) -> Iterator[bytes]:
         self._check_limit(viewer)
-        return self._all_events(parse_event_id(last_event_id), viewer)
+        return self._all_events(parse_event_id(last_event_id), viewer, sock)
 
-    def _all_events(self, since: int | None, viewer: Owner) -> Iterator[bytes]:
+    def _all_events(self, since: int | None, viewer: Owner, sock: ChunkedSocket | None) -> Iterator[bytes]:
         sub = self.hub.subscribe(None, viewer)
         try:
             first = self._retry + self._all_view(sub, since, viewer)
@@ -118,7 +121,7 @@ class RedisStreams(StreamService):
             self._outage.failed(error, "opening a stream")
             yield self._retry + UNAVAILABLE
             return
-        yield from event_stream(sub, first, self.heartbeat_s)
+        yield from event_stream(sub, first, self.heartbeat_s, sock)
 
     def _all_view(self, sub: Subscription, since: int | None, viewer: Owner) -> bytes:
         newest, mode, *items = self._scripts.view_all(args=[
