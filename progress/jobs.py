@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import itertools
 import os
 import time
@@ -44,8 +45,13 @@ def new_job_id() -> str:
     return base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode("ascii")
 
 
+@functools.lru_cache(maxsize=4096)
 def format_timestamp(epoch: float | None) -> str | None:
-    """RFC 3339 UTC with milliseconds and `Z`, as the contract writes times."""
+    """RFC 3339 UTC with milliseconds and `Z`, as the contract writes times.
+
+    Cached: a job's times rarely change while its progress is published up to 20 times a
+    second, and formatting took 6 % of the worker's time with 200 jobs running (issue #6).
+    """
     if epoch is None:
         return None
     moment = datetime.fromtimestamp(epoch, timezone.utc)
