@@ -129,6 +129,12 @@ def start_job(client: httpx.Client, kind: str, **params: object) -> dict:
     return response.json()
 
 
+def cancel_unfinished(client: httpx.Client) -> None:
+    """Leave a shared server as found: cancel every job a test left queued or running."""
+    for job in client.get("/api/jobs?state=queued,running").json()["jobs"]:
+        client.post(f"/api/jobs/{job['id']}/cancel")
+
+
 def wait_for_state(client: httpx.Client, job_id: str, states: set[str], timeout: float = 15.0) -> dict:
     """Poll a job until it reaches one of `states` (only for set-up; streams are tested by reading them)."""
     deadline = time.monotonic() + timeout

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import start_job, start_server, wait_for_state
+from tests.conftest import cancel_unfinished, start_job, start_server, wait_for_state
 
 
 @pytest.fixture(scope="module")
@@ -17,8 +17,7 @@ def one_slot(tmp_path_factory):
 def slot_client(one_slot):
     client = one_slot.client()
     yield client
-    for job in client.get("/api/jobs?state=queued,running").json()["jobs"]:
-        client.post(f"/api/jobs/{job['id']}/cancel")
+    cancel_unfinished(client)
     assert client.get("/healthz").json()["jobs"] == {"queued": 0, "running": 0}
 
 

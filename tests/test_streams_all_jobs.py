@@ -10,7 +10,7 @@ import psutil
 import pytest
 
 from tests import raw_http
-from tests.conftest import start_job, start_server, wait_for_state
+from tests.conftest import cancel_unfinished, start_job, start_server, wait_for_state
 
 FINISHED_IN_SNAPSHOT = 50
 STATE_HISTORY = 1000
@@ -30,8 +30,7 @@ def quiet(tmp_path_factory):
 def quiet_client(quiet):
     client = quiet.client()
     yield client
-    for job in client.get("/api/jobs?state=queued,running").json()["jobs"]:
-        client.post(f"/api/jobs/{job['id']}/cancel")
+    cancel_unfinished(client)
 
 
 def wait_for_streams(client, count: int, timeout: float = 15.0) -> None:
