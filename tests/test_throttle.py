@@ -34,14 +34,17 @@ def test_flush_publishes_a_folded_report_at_once_and_nothing_when_none_is_folded
 
 
 def test_the_last_progress_of_a_fast_job_comes_right_before_its_terminal_state(client, open_stream):
+    reader = open_stream("/api/events")  # open before the job exists, so every event is seen
+    reader.wait_for(lambda events: events and events[0].event == "snapshot")
     job = start_job(client, "sleep", seconds=0.05, steps=50)
-    reader = open_stream(f"/api/jobs/{job['id']}/events")
-    reader.wait_ended()
-    live = [e for e in reader.events if e.event != "snapshot"]
-    assert live[-1].event == "state" and live[-1].json()["state"] == "succeeded"
-    progress = [e for e in live if e.event == "progress"]
-    if progress:  # a late reader may get only the snapshot and the end
-        assert live[-2] is progress[-1] and progress[-1].json()["progress"]["done"] == 50
+
+    def of_job(events):
+        return [e for e in events[1:] if e.json()["id"] == job["id"]]
+
+    reader.wait_for(lambda events: any(e.json()["state"] == "succeeded" for e in of_job(events)))
+    mine = of_job(reader.events)
+    assert [e.json()["state"] for e in mine if e.event == "state"] == ["queued", "running", "succeeded"]
+    assert mine[-2].event == "progress" and mine[-2].json()["progress"]["done"] == 50
 
 
 @pytest.mark.parametrize("set_first", [True, False])
