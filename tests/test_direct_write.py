@@ -96,7 +96,7 @@ def test_direct_writes_only_where_gunicorn_sends_a_chunked_body(has_socket, meth
 
 
 def test_a_job_stream_is_exact_chunked_http_and_its_connection_serves_the_next_request(client, server):
-    job = start_job(client, "sleep", seconds=0.3, steps=6)
+    job = start_job(client, "sleep", seconds=1, steps=6)  # long enough to be live when the stream opens
     stream = raw_http.request("GET", f"/api/jobs/{job['id']}/events")
     health = raw_http.request("GET", "/healthz")
     with raw_http.connect(server.url) as sock:
