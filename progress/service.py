@@ -36,9 +36,12 @@ class ProgressService:
                  options: ServiceOptions | None = None) -> None:
         options = options or ServiceOptions()
         self.registry = registry or default_registry
+        self.outage_errors: tuple[type[Exception], ...] = ()
+        """What the backend raises when its store can't be reached (nothing, in memory)."""
         if options.redis_url:
-            from .redis_backend.parts import build
+            from .redis_backend.parts import OUTAGE_ERRORS, build
             self.hub, self.results, self.runner, self.streams = build(options.redis_url, self.registry, options)
+            self.outage_errors = OUTAGE_ERRORS
             return
         self.hub = Hub()
         self.results = ResultStore(options.results_dir)

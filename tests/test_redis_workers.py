@@ -285,3 +285,20 @@ def test_the_fan_out_bench_across_workers_on_redis_runs_at_smoke_size(tmp_path):
                           capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "workers, Redis" in done.stdout and out.exists()
+
+
+def test_while_redis_is_down_the_api_says_so_in_the_contracts_shape_without_a_traceback(
+        server_factory, redis_server):
+    server = server_factory(env={"REDIS_URL": redis_server.url})
+    client = server.client()
+    redis_server.stop()
+    try:
+        down = client.get("/api/jobs")
+        assert down.status_code == 500
+        assert down.json() == {"error": {"code": "internal",
+                                         "message": "The job store cannot be reached right now; try again shortly."}}
+        assert client.post("/api/jobs", json={"kind": "greet"}).status_code == 500
+    finally:
+        redis_server.start()
+    assert "job store unreachable on GET /api/jobs" in server.log()
+    assert "Traceback" not in server.log()

@@ -9,7 +9,7 @@ import os
 from flask import Flask
 
 from progress import defaults
-from progress.flask_adapter import ProgressExtension
+from progress.flask_adapter import ProgressExtension, service_of
 from progress.limits import OwnerLimits
 from progress.registry import KindRegistry
 from progress.service import ServiceOptions
@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None, registry: KindRegistry | None =
     install_access_control(app, settings, owner_of_request)
 
     from .api import api
-    from .errors import register_error_handlers
+    from .errors import register_error_handlers, register_outage_handler
     from .health import health
     from .metrics import metrics
     from .pages import pages
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, registry: KindRegistry | None =
     for blueprint in (api, uploads, streams, health, metrics, pages):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
+    register_outage_handler(app, service_of(app).outage_errors)
     return app
 
 

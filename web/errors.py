@@ -105,6 +105,18 @@ def _not_found_page() -> Response:
     return Response(render_template("404.html"), status=404, content_type="text/html; charset=utf-8")
 
 
+def register_outage_handler(app: Flask, errors: tuple[type[Exception], ...]) -> None:
+    """A backend outage (Redis down) is not a bug: a 500 that says so, and one log line
+    without a traceback, not a traceback per request while it lasts."""
+
+    def handle_outage(error: Exception) -> Response:
+        log.warning("job store unreachable on %s %s: %s", request.method, request.path, error)
+        return error_response("internal", "The job store cannot be reached right now; try again shortly.")
+
+    for error_class in errors:
+        app.register_error_handler(error_class, handle_outage)
+
+
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ProgressError, handle_progress_error)
     app.register_error_handler(ApiError, handle_api_error)

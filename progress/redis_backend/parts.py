@@ -7,6 +7,8 @@ import os
 import tempfile
 from typing import TYPE_CHECKING
 
+from redis import RedisError
+
 from ..registry import KindRegistry
 from ..results import ResultStore
 from .bus import RedisHub
@@ -17,6 +19,9 @@ from .streams import RedisStreams
 
 if TYPE_CHECKING:
     from ..service import ServiceOptions
+
+OUTAGE_ERRORS: tuple[type[Exception], ...] = (RedisError,)
+"""What a request may meet while Redis is down; the web layer answers it without a traceback."""
 
 
 class SharedResultStore(ResultStore):
