@@ -44,7 +44,12 @@ class InvalidParams(ProgressError):
 
 
 class JobNotFound(ProgressError):
+    """No such job, or one the caller may not see: the same words, so ids leak nothing."""
+
     code = "not_found"
+
+    def __init__(self, message: str = "No job has this id; finished jobs are kept for a limited time.") -> None:
+        super().__init__(message)
 
 
 class NotCancellable(ProgressError):

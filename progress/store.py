@@ -35,7 +35,7 @@ class JobStore:
         """The job, if `viewer` may see it: someone else's job is as missing as no job, so ids leak nothing."""
         job = self._jobs.get(job_id)
         if job is None or not viewer.may_see(job.owner):
-            raise JobNotFound("No job has this id; finished jobs are kept for a limited time.")
+            raise JobNotFound()
         return job
 
     def moved(self, job: Job, previous: JobState) -> None:

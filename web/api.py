@@ -72,7 +72,7 @@ def get_result(job_id: str) -> Response:
         response = send_file(job.result.path, mimetype=job.result.content_type,
                              conditional=False, etag=False)
     except FileNotFoundError:  # forgotten by retention between the two lines above
-        raise JobNotFound("No job has this id; finished jobs are kept for a limited time.") from None
+        raise JobNotFound() from None
     response.content_type = job.result.content_type  # as written: `mimetype=` would add a second charset
     response.headers["Content-Disposition"] = f'attachment; filename="{job.result_filename()}"'
     return response

@@ -88,7 +88,7 @@ def current_owner() -> Owner:
     """The owner of this request; the API has already answered 401 when there is none."""
     owner = g.get("owner")
     if owner is None:
-        raise JobNotFound("No job has this id; finished jobs are kept for a limited time.")
+        raise JobNotFound()
     return owner
 
 

@@ -30,7 +30,7 @@ class RedisJobStore:
         """The job, if `viewer` may see it: someone else's job is as missing as no job."""
         record = self._client.get(self._key(f"job:{job_id}"))
         if record is None or not viewer.may_see((job := job_of(record)).owner):
-            raise JobNotFound("No job has this id; finished jobs are kept for a limited time.")
+            raise JobNotFound()
         return job
 
     @property

@@ -75,7 +75,7 @@ class RedisStreams(StreamService):
             self._outage.failed(error, "opening a stream")
             return iter([self._retry + UNAVAILABLE])
         if view.job is None or not viewer.may_see(view.job.owner):
-            raise JobNotFound("No job has this id; finished jobs are kept for a limited time.")
+            raise JobNotFound()
         terminal_id = view.terminal_id
         if terminal_id is not None and since is not None and terminal_id <= since <= view.last_id:
             return None
