@@ -22,7 +22,7 @@ from flask import (Blueprint, Flask, Request, Response, current_app, g, jsonify,
 from progress.access import Owner
 from progress.errors import JobNotFound
 
-from .errors import ApiError
+from .errors import ApiError, is_api_path
 from .settings import Settings
 from .tokens import Token
 
@@ -92,10 +92,6 @@ def current_owner() -> Owner:
     return owner
 
 
-def _is_api(path: str) -> bool:
-    return path.startswith("/api/") or path == "/api"
-
-
 @dataclass(frozen=True)
 class AccessControl:
     """How this app finds owners: `open`, `tokens` or `custom` (a function the embedding app gave)."""
@@ -115,7 +111,7 @@ def identify() -> None:
     if request.method not in SAFE_METHODS and is_cross_site(request):
         raise ApiError("bad_request", "Requests from another site may not change anything here.")
     g.owner = _access().owner_of_request(request)
-    if g.owner is None and _is_api(request.path):
+    if g.owner is None and is_api_path(request.path):
         raise ApiError("unauthorized", "Send a valid API token as 'Authorization: Bearer <token>', or sign in.",
                        headers=BEARER_CHALLENGE)
     if request.path in ADMIN_ONLY and _access().mode != "open" and not (g.owner and g.owner.admin):

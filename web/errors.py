@@ -60,10 +60,13 @@ def error_response(code: str, message: str, headers: dict[str, str] | None = Non
     return response
 
 
+def is_api_path(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/")
+
+
 def wants_json() -> bool:
     """The API and health check always speak JSON; pages do when a client asks for it."""
-    path = request.path
-    if path == "/api" or path.startswith("/api/") or path == "/healthz":
+    if is_api_path(request.path) or request.path == "/healthz":
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json"
