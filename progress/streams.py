@@ -41,8 +41,7 @@ class StreamService:
         """
         job = self.runner.get(job_id, viewer)
         since = parse_event_id(last_event_id)
-        terminal_id = self.hub.terminal_id(job_id)
-        if terminal_id is not None and since is not None and terminal_id <= since <= self.hub.last_id:
+        if saw_the_end(self.hub.terminal_id(job_id), since, self.hub.last_id):
             return None
         self._check_limit(viewer)
         return self._job_events(job, since, viewer, sock)
@@ -71,9 +70,7 @@ class StreamService:
         missed = self.hub.missed(since, viewer=viewer)
         if missed is None:
             jobs = self.runner.store.snapshot(defaults.SNAPSHOT_FINISHED_JOBS, viewer)
-            payload = json.dumps({"jobs": [job.to_dict() for job in jobs]},
-                                 separators=(",", ":"), ensure_ascii=False)
-            first = self._retry + encode_event("snapshot", self.hub.last_id, payload)
+            first = self._retry + encode_event("snapshot", self.hub.last_id, snapshot_json(jobs))
         else:
             first = self._retry + _frames(missed)
         yield from event_stream(self.hub.subscribe(None, viewer), first, self.heartbeat_s, sock)
@@ -82,6 +79,16 @@ class StreamService:
         if self.streams_per_owner and self.hub.subscriptions_of(viewer) >= self.streams_per_owner:
             raise RateLimited(f"You already have {self.streams_per_owner} streams open.",
                               retry_after=defaults.QUEUE_FULL_RETRY_AFTER_S)
+
+
+def saw_the_end(terminal_id: int | None, since: int | None, last_id: int) -> bool:
+    """The Resuming table's 204 row: a usable id at or after the job's terminal event."""
+    return terminal_id is not None and since is not None and terminal_id <= since <= last_id
+
+
+def snapshot_json(jobs: list[Job]) -> str:
+    """The `/api/events` snapshot's data: `{"jobs": [...]}` on one line."""
+    return json.dumps({"jobs": [job.to_dict() for job in jobs]}, separators=(",", ":"), ensure_ascii=False)
 
 
 def _frames(events: list[Event]) -> bytes:

@@ -8,7 +8,6 @@ exactly once and none at or below it is sent twice (mercure#178's race, across w
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -22,7 +21,7 @@ from ..hub import Subscription
 from ..jobs import Job
 from ..runner import job_json
 from ..sse import encode_comment, encode_event, event_stream, parse_event_id
-from ..streams import StreamService
+from ..streams import StreamService, saw_the_end, snapshot_json
 from .connection import Connection, Outage
 from .records import Entry, job_of
 from .scripts import Scripts
@@ -76,8 +75,7 @@ class RedisStreams(StreamService):
             return iter([self._retry + UNAVAILABLE])
         if view.job is None or not viewer.may_see(view.job.owner):
             raise JobNotFound()
-        terminal_id = view.terminal_id
-        if terminal_id is not None and since is not None and terminal_id <= since <= view.last_id:
+        if saw_the_end(view.terminal_id, since, view.last_id):
             return None
         self._check_limit(viewer)
         return self._job_events(view.job, since, viewer, sock)
@@ -134,9 +132,7 @@ class RedisStreams(StreamService):
             return _frames([entry for entry in entries if viewer.may_see(entry.owner)])
         jobs = [job for job in map(job_of, items) if viewer.may_see(job.owner)]
         jobs.sort(key=lambda job: job.created_at, reverse=True)
-        payload = json.dumps({"jobs": [job.to_dict() for job in jobs]},
-                             separators=(",", ":"), ensure_ascii=False)
-        return encode_event("snapshot", last_id, payload)
+        return encode_event("snapshot", last_id, snapshot_json(jobs))
 
     def _view_job(self, job_id: str) -> JobView:
         newest, start, record, progress, *states = self._scripts.view_job(args=[self._prefix, job_id])
