@@ -55,18 +55,19 @@ def progress_when_reported(client, done: int, total: int | None) -> dict:
     """Progress of a job that reported `done` of `total` and then waits (cancelled afterwards)."""
     job = start_job(client, "report_and_wait", done=done, total=total)
     try:
-        return wait_for_progress(client, job["id"], done)
+        return wait_for_progress(client, job["id"], done, total)
     finally:
         client.post(f"/api/jobs/{job['id']}/cancel")
 
 
-def wait_for_progress(client, job_id: str, done: int) -> dict:
+def wait_for_progress(client, job_id: str, done: int, total: int | None) -> dict:
+    """Wait for the report itself: before it lands, a running job already shows done 0 of no total."""
     job = wait_for_state(client, job_id, {"running"})
     for _ in range(300):
-        if job["progress"]["done"] == done and job["started_at"]:
+        if (job["progress"]["done"], job["progress"]["total"]) == (done, total) and job["started_at"]:
             return job["progress"]
         job = client.get(f"/api/jobs/{job_id}").json()
-    raise AssertionError(f"job {job_id} never reported {done}: {job['progress']}")
+    raise AssertionError(f"job {job_id} never reported {done} of {total}: {job['progress']}")
 
 
 @pytest.mark.parametrize(("done", "total", "percent"), [
