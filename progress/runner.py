@@ -128,10 +128,7 @@ class JobRunner:
         if job.state is JobState.QUEUED:  # waiting, or spawned but not started: it will never run
             self._finish(job, JobState.CANCELLED)
         elif run is not None:
-            run.cancel_requested.set()
-            if not run.force_stop_scheduled:
-                run.force_stop_scheduled = True
-                gevent.spawn_later(defaults.CANCEL_GRACE_S, self._force_stop, job, Cancelled)
+            self._ask_to_stop(run)
         return job
 
     def shutdown(self, grace: float = defaults.SHUTDOWN_GRACE_S) -> None:
@@ -160,17 +157,18 @@ class JobRunner:
         run = self._running[job.id]
         try:
             if job.state is JobState.QUEUED:
-                self._execute(job, run.cancel_requested)
+                self._execute(run)
         finally:
             del self._running[job.id]
             self._dispatch()
 
-    def _execute(self, job: Job, cancel_requested: Signal) -> None:
+    def _execute(self, run: _Run) -> None:
+        job, cancel_requested = run.job, run.cancel_requested
         kind = self.registry.get(job.kind)
         previous = job.state
         job.start()
         self._moved(job, previous)
-        throttle = self._running[job.id].throttle = ProgressThrottle(lambda: self._publish("progress", job))
+        throttle = run.throttle = ProgressThrottle(lambda: self._publish("progress", job))
         ctx = JobContext(job, lambda job: throttle.report(), self.results, cancel_requested)
         try:
             value = kind.function(ctx, **job.params)
@@ -194,6 +192,13 @@ class JobRunner:
         finally:
             if ctx.result is not None and job.result is None:
                 self.results.remove(ctx.result)
+
+    def _ask_to_stop(self, run: _Run) -> None:
+        """Wake the job's cancel checks now; force it after `CANCEL_GRACE_S` if it goes on."""
+        run.cancel_requested.set()
+        if not run.force_stop_scheduled:
+            run.force_stop_scheduled = True
+            gevent.spawn_later(defaults.CANCEL_GRACE_S, self._force_stop, run.job, Cancelled)
 
     def _force_stop(self, job: Job, exception: type[BaseException]) -> None:
         """Raise `exception` in the job's greenlet; a cancel is repeated until the job ends,

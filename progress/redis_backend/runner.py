@@ -23,7 +23,7 @@ from redis import Redis, RedisError
 
 from .. import defaults
 from ..access import EVERYONE, Owner
-from ..errors import Cancelled, Interrupted, JobNotFound, NotCancellable, QueueFull, RateLimited, ShuttingDown
+from ..errors import Interrupted, JobNotFound, NotCancellable, QueueFull, RateLimited, ShuttingDown
 from ..jobs import Job, JobState
 from ..registry import KindRegistry
 from ..results import ResultStore
@@ -171,12 +171,8 @@ class RedisJobRunner(JobRunner):
     def _cancel_here(self, job_id: str) -> None:
         """Ask the job to stop; kill it after the grace if it does not (as the in-memory runner)."""
         run = self._running.get(job_id)
-        if run is None or run.job.state is not JobState.RUNNING:
-            return
-        run.cancel_requested.set()
-        if not run.force_stop_scheduled:
-            run.force_stop_scheduled = True
-            gevent.spawn_later(defaults.CANCEL_GRACE_S, self._force_stop, run.job, Cancelled)
+        if run is not None and run.job.state is JobState.RUNNING:
+            self._ask_to_stop(run)
 
     # State changes ----------------------------------------------------------------
 
