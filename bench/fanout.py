@@ -8,6 +8,7 @@ Rate 0 means as fast as the loop allows. Latency is the job's `time.time()` at t
 
 from __future__ import annotations
 
+import argparse
 import time
 
 import httpx
@@ -84,6 +85,13 @@ async def measure(server: servers.BenchServer, subscribers: int, rate: float, co
     }
 
 
+def reports_per_run(options: argparse.Namespace, rate: float) -> int:
+    """Reports one run publishes: `seconds` of them at `rate`, or `fast_count` as fast as possible."""
+    if rate:
+        return 20 if options.smoke else int(rate * options.seconds)
+    return 50 if options.smoke else options.fast_count
+
+
 def main() -> None:
     parser = arguments(__doc__.splitlines()[0])
     parser.add_argument("--subscribers", default="100,1000")
@@ -100,8 +108,7 @@ def main() -> None:
         try:
             for n in subscribers:
                 for rate in rates:
-                    count = (20 if options.smoke else int(rate * options.seconds)) if rate else \
-                        (50 if options.smoke else options.fast_count)
+                    count = reports_per_run(options, rate)
                     rows.append(run(lambda: measure(server, n, rate, count)))  # type: ignore[arg-type]
         finally:
             server.stop()

@@ -19,7 +19,7 @@ import psutil
 import redis
 
 from . import servers
-from .fanout import measure
+from .fanout import measure, reports_per_run
 from .report import arguments, print_table, save
 from .sse_client import run
 
@@ -90,8 +90,7 @@ def main() -> None:
             try:
                 for n in subscribers:
                     for rate in rates:
-                        count = (20 if options.smoke else int(rate * options.seconds)) if rate else \
-                            (50 if options.smoke else options.fast_count)
+                        count = reports_per_run(options, rate)
                         rows.append(run(lambda: measure(deployment, n, rate, count)))  # type: ignore[arg-type]
             finally:
                 deployment.server.stop()
