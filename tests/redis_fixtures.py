@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.conftest import free_port
+from tests.conftest import Server, free_port, start_server
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 START_DEADLINE_S = 10.0
@@ -75,6 +75,11 @@ class RedisServer:
 
     def log(self) -> str:
         return (self.folder / "redis.log").read_text(errors="replace")
+
+
+def start_workers_on(redis: RedisServer, log_dir: Path, workers: int = 3) -> Server:
+    """A real gunicorn with several workers sharing `redis`."""
+    return start_server(log_dir, {"REDIS_URL": redis.url}, ("--workers", str(workers)))
 
 
 def _redis_server_or_skip() -> None:

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import Server, start_server
-from tests.redis_fixtures import RedisServer, module_redis_server  # noqa: F401 - a fixture
+from tests.conftest import Server
+from tests.redis_fixtures import RedisServer, module_redis_server, start_workers_on  # noqa: F401 - a fixture
 from tests.test_api_jobs import *  # noqa: F403
 from tests.test_api_results import *  # noqa: F403
 from tests.test_cancel import *  # noqa: F403
@@ -20,7 +20,6 @@ from tests.test_streams_events import *  # noqa: F403
 @pytest.fixture(scope="module")
 def server(module_redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """Replaces the shared in-memory server for the tests collected in this module."""
-    server = start_server(tmp_path_factory.mktemp("redis-workers"), {"REDIS_URL": module_redis_server.url},
-                          ("--workers", "3"))
+    server = start_workers_on(module_redis_server, tmp_path_factory.mktemp("redis-workers"))
     yield server
     server.stop()

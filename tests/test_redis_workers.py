@@ -17,8 +17,9 @@ import httpx
 import psutil
 import pytest
 
-from tests.conftest import GUNICORN, ROOT, Server, StreamReader, start_job, start_server, wait_for_state
-from tests.redis_fixtures import RedisServer, module_redis_server, redis_server  # noqa: F401 - fixtures
+from tests.conftest import GUNICORN, ROOT, Server, StreamReader, start_job, wait_for_state
+from tests.redis_fixtures import (RedisServer, module_redis_server, redis_server,  # noqa: F401 - fixtures
+                                  start_workers_on)
 from web.settings import SettingsError, load_settings
 
 PIN_ATTEMPTS = 60
@@ -31,13 +32,18 @@ def worker_of(server: Server, client: httpx.Client) -> int:
     log line of a probe to a path nobody else asks for."""
     probe = f"/probe-{uuid.uuid4().hex}"
     client.get(probe, headers={"Accept": "application/json"})
-    deadline = time.monotonic() + 10
+    return pid_logging(server, rf"INFO web\.requests: method=GET path={probe} ", deadline_s=10)
+
+
+def pid_logging(server: Server, pattern: str, deadline_s: float) -> int:
+    """The pid of the process that logged a line matching `pattern`, waiting for it up to a deadline."""
+    deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
-        found = re.search(rf"\[(\d+)\] INFO web\.requests: method=GET path={probe} ", server.log())
+        found = re.search(rf"\[(\d+)\] {pattern}", server.log())
         if found:
             return int(found[1])
         time.sleep(0.05)
-    raise AssertionError(f"no log line for {probe}")
+    raise AssertionError(f"no log line matching {pattern!r} within {deadline_s} s")
 
 
 class Pinned:
@@ -68,13 +74,7 @@ def workers(server: Server) -> set[int]:
 
 
 def runner_of(server: Server, job_id: str, deadline_s: float = 15.0) -> int:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        found = re.search(rf"\[(\d+)\] INFO progress\.runner: job={job_id} .* state=running", server.log())
-        if found:
-            return int(found[1])
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not start")
+    return pid_logging(server, rf"INFO progress\.runner: job={job_id} .* state=running", deadline_s)
 
 
 def states(reader: StreamReader, job_id: str) -> list[str]:
@@ -84,8 +84,7 @@ def states(reader: StreamReader, job_id: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def three(module_redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = start_server(tmp_path_factory.mktemp("three"), {"REDIS_URL": module_redis_server.url},
-                          ("--workers", "3"))
+    server = start_workers_on(module_redis_server, tmp_path_factory.mktemp("three"))
     yield server
     server.stop()
 
