@@ -30,17 +30,23 @@ def by_server(data: list[dict], **match: object) -> dict[str, list[dict]]:
     return grouped
 
 
+def save_figure(figure, axes, xlabel: str, ylabel: str, title: str, name: str) -> None:
+    """Label, grid and legend as every plot here has them, then the PNG beside docs/performance.md."""
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.set_title(title)
+    axes.grid(alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(DOCS / name, dpi=100)
+
+
 def plot_rss() -> None:
     figure, axes = plt.subplots(figsize=(6.4, 4))
     for server, points in by_server(rows("hold")).items():
         axes.plot([p["streams"] for p in points], [p["rss_mib"] for p in points], marker="o", label=server)
-    axes.set_xlabel("open streams on /api/events")
-    axes.set_ylabel("worker RSS (MiB)")
-    axes.set_title("Memory against open streams (one gevent worker)")
-    axes.grid(alpha=0.3)
-    axes.legend()
-    figure.tight_layout()
-    figure.savefig(DOCS / "performance-rss.png", dpi=100)
+    save_figure(figure, axes, "open streams on /api/events", "worker RSS (MiB)",
+                "Memory against open streams (one gevent worker)", "performance-rss.png")
 
 
 def plot_latency() -> None:
@@ -50,13 +56,8 @@ def plot_latency() -> None:
         axes.plot(subscribers, [p["latency_p50_ms"] for p in points], marker="o", label=f"{server} p50")
         axes.plot(subscribers, [p["latency_p99_ms"] for p in points], marker="s", linestyle="--", label=f"{server} p99")
     axes.set_xscale("log")
-    axes.set_xlabel("subscribers of one job (50 reports/s)")
-    axes.set_ylabel("publish to receipt (ms)")
-    axes.set_title("Latency against subscribers")
-    axes.grid(alpha=0.3)
-    axes.legend()
-    figure.tight_layout()
-    figure.savefig(DOCS / "performance-latency.png", dpi=100)
+    save_figure(figure, axes, "subscribers of one job (50 reports/s)", "publish to receipt (ms)",
+                "Latency against subscribers", "performance-latency.png")
 
 
 def main() -> None:
