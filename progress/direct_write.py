@@ -47,6 +47,10 @@ class ChunkedSocket:
             return None  # HEAD has no body; HTTP/1.0 is not chunked; HTTP/2 frames its own
         return cls(sock)
 
+    @property
+    def socket(self) -> gevent_socket.socket:
+        return self._sock
+
     def send_now(self, data: bytes) -> int:
         """Bytes written without waiting (0 when the socket would block).
 

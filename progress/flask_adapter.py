@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from flask import Flask, Response, current_app
 
 from . import defaults
+from .direct_write import ChunkedSocket
 from .registry import KindRegistry
 from .service import ProgressService, ServiceOptions
+from .streams import Stream
 
 EXTENSION_KEY = "progress"
 
@@ -36,14 +37,18 @@ def service_of(app: Flask | None = None) -> ProgressService:
     return (app or current_app).extensions[EXTENSION_KEY]
 
 
-def sse_response(stream: Iterator[bytes], environ: dict[str, Any] | None = None) -> Response:
+def sse_response(stream: Stream, environ: dict[str, Any] | None = None) -> Response:
     """A streaming `text/event-stream` response with the contract's headers.
 
-    Under gunicorn the client socket gets a send timeout, so a client that accepts
-    nothing for `SLOW_CLIENT_CUTOFF_S` is cut off instead of pinning its greenlet.
+    The body is the `Stream` itself, so gunicorn's worker, with progress/takeover.py
+    installed, can serve it detached. Otherwise, under gunicorn the client socket gets a
+    send timeout, so a client that accepts nothing for `SLOW_CLIENT_CUTOFF_S` is cut off
+    instead of pinning its greenlet, and the hub may write to it directly.
     """
-    sock = (environ or {}).get("gunicorn.socket")
+    environ = environ or {}
+    sock = environ.get("gunicorn.socket")
     if sock is not None:
         sock.settimeout(defaults.SLOW_CLIENT_CUTOFF_S)
+    stream.write_directly(ChunkedSocket.from_environ(environ))
     return Response(stream, status=200, content_type="text/event-stream",
                     headers=SSE_HEADERS, direct_passthrough=True)

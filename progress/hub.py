@@ -10,6 +10,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from . import defaults
 from .access import EVERYONE, Owner
@@ -38,13 +39,27 @@ class _JobHistory:
     progress: Event | None = None
 
 
+class Writer(Protocol):
+    """Who sends a subscription's mailbox: the reader greenlet waiting on a `Wakeup`, or a
+    detached stream's `Drainer`. `waited_on` means "idle, so the publisher may write"."""
+
+    @property
+    def waited_on(self) -> bool: ...
+
+    def set(self) -> None: ...
+
+    def clear(self) -> None: ...
+
+
 class Subscription:
     """One reader's bounded mailbox: a job's pending `progress` is replaced by its newest,
     `state` events are kept; past `limit` pending events the reader is cut off to resume.
 
     With a socket attached (`attach`), an event that finds the reader idle is written to
     the client at once by the publisher (progress/direct_write.py); what the socket would
-    not take at once is the reader's to send before anything else.
+    not take at once is the reader's to send before anything else. A detached stream has no
+    reader greenlet at all: its `Drainer` starts one only when there is something to send
+    (`hand_to`, progress/detached.py).
     """
 
     __slots__ = ("_hub", "job_id", "viewer", "_pending", "_ready", "_limit", "_farewell",
@@ -55,7 +70,7 @@ class Subscription:
         self.job_id = job_id
         self.viewer = viewer
         self._pending: dict[object, Event] = {}
-        self._ready = Wakeup()
+        self._ready: Writer = Wakeup()
         self._limit = limit
         self._farewell = b""
         self.closed = False
@@ -71,6 +86,14 @@ class Subscription:
         send; called by the stream once its first bytes (and gunicorn's headers) are out."""
         self._socket = sock
 
+    def hand_to(self, writer: Writer, sock: ChunkedSocket) -> None:
+        """Detach from any reader: from now on `writer` is woken instead (progress/detached.py)."""
+        self._ready = writer
+        self._socket = sock
+        self._sent_at = time.monotonic()
+        if self.has_work:
+            writer.set()
+
     def deliver(self, event: Event, chunk: bytes | None = None) -> None:
         """Called by the hub; never waits. Skips events of jobs the viewer may not see.
 
@@ -80,8 +103,10 @@ class Subscription:
             return
         if event.id <= self._skip_through:
             return
-        if (self._socket is not None and not self._pending and not self._unsent
-                and self._ready.waited_on and self._send_now(event, chunk or http_chunk(event.frame))):
+        if self._writer_idle() and self._send_now(chunk or http_chunk(event.frame)):
+            if self.job_id is not None and event.terminal:
+                self.finished = True
+                self._ready.set()
             return
         key = ("progress", event.job_id) if event.type == "progress" else event.id
         if self._pending.pop(key, None) is not None:
@@ -92,7 +117,19 @@ class Subscription:
             self.end()
         self._ready.set()
 
-    def _send_now(self, event: Event, chunk: bytes) -> bool:
+    def ping(self, chunk: bytes, quiet_since: float) -> None:
+        """Write `chunk` (a heartbeat) straight to an idle client that was sent nothing since
+        `quiet_since`; a client found gone ends the stream."""
+        if self._sent_at <= quiet_since and self._writer_idle() and not self._send_now(chunk):
+            self.end()
+
+    def _writer_idle(self) -> bool:
+        """True when the publisher may write to the client itself: a socket is attached, its
+        writer waits with nothing pending, and nothing is half sent."""
+        return (self._socket is not None and self._ready.waited_on
+                and not self._pending and not self._unsent)
+
+    def _send_now(self, chunk: bytes) -> bool:
         """Write to the idle reader's client; False if the client is gone (the event then
         goes to the mailbox, and the reader's own write finds the broken connection)."""
         assert self._socket is not None
@@ -104,9 +141,6 @@ class Subscription:
         self._sent_at = time.monotonic()
         if sent < len(chunk):
             self._unsent = chunk[sent:]
-            self._ready.set()
-        if self.job_id is not None and event.terminal:
-            self.finished = True
             self._ready.set()
         return True
 
@@ -124,11 +158,26 @@ class Subscription:
         self._farewell = farewell
         self._ready.set()
 
+    @property
+    def hub_closed(self) -> bool:
+        """The server is stopping: a stream ending now should not keep its connection."""
+        return self._hub.closed
+
+    @property
+    def has_work(self) -> bool:
+        """Something for the writer to send: pending events, a half-sent chunk, or the ending."""
+        return bool(self._pending or self._unsent) or (self.closed and not self.finished)
+
     def next_block(self, timeout: float) -> bytes | None:
         """Every pending event as one write, or None after `timeout` seconds in which nothing
         was sent; b"" when the publisher already wrote everything (and maybe ended the stream)."""
         if not self._pending and not self.closed and not self._unsent and not self._wait(timeout):
             return None
+        return self.take_block()
+
+    def take_block(self) -> bytes | None:
+        """What is pending as one write, after finishing a half-sent chunk; at the ending, the
+        farewell last (None when that leaves nothing to write)."""
         self._ready.clear()
         if self._unsent:
             unsent, self._unsent = self._unsent, b""
@@ -145,9 +194,11 @@ class Subscription:
     def _wait(self, quiet_s: float) -> bool:
         """Wait to be woken; False once `quiet_s` seconds passed with nothing sent to the client,
         counting what the publisher wrote directly meanwhile."""
+        ready = self._ready
+        assert isinstance(ready, Wakeup), "a detached subscription has no reader to wait"
         start = time.monotonic()
         remaining = quiet_s
-        while not self._ready.wait(remaining):
+        while not ready.wait(remaining):
             remaining = max(start, self._sent_at) + quiet_s - time.monotonic()
             if remaining <= 0:
                 return False

@@ -3,57 +3,119 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from . import defaults
 from .access import EVERYONE, Owner
-from .direct_write import ChunkedSocket
+from .detached import LAST_CHUNK, Drainer, Heartbeats, OnEnd
+from .direct_write import ChunkedSocket, http_chunk
 from .errors import RateLimited
-from .hub import Event, Hub
+from .hub import Event, Hub, Subscription
 from .jobs import Job
 from .runner import JobRunner, job_json
 from .sse import encode_event, encode_retry, event_stream, parse_event_id
 
 
-class StreamService:
-    """Builds the byte iterators of `/api/jobs/<id>/events` and `/api/events`.
+@dataclass(slots=True, frozen=True)
+class Opened:
+    """A stream's first bytes and, unless it ends with them, the subscription that goes on."""
 
-    Refusals (404, 429, 204) are decided before the response starts. History is read
-    and the subscription made at the stream's first step, together, with no greenlet
-    switch between (so no event falls in the gap, mercure#178), and only once the
-    response is really being sent (so an unsent response holds no subscription).
+    first: bytes
+    source: Subscription | None = None
+
+
+class Stream:
+    """One SSE response before it starts: iterate it for its bytes (a greenlet per stream),
+    or `run_detached` on a connection taken over from the server (no greenlet per stream).
+
+    History is read and the subscription made when the response starts, together, with no
+    greenlet switch between (so no event falls in the gap, mercure#178), and only then (so
+    an unsent response holds no subscription).
+    """
+
+    __slots__ = ("_open", "_heartbeats", "_direct", "_bytes")
+
+    def __init__(self, open_: Callable[[], Opened], heartbeats: Heartbeats) -> None:
+        self._open = open_
+        self._heartbeats = heartbeats
+        self._direct: ChunkedSocket | None = None
+        self._bytes: Iterator[bytes] | None = None
+
+    def write_directly(self, sock: ChunkedSocket | None) -> None:
+        """Let the hub write events straight to `sock` while the stream's greenlet waits
+        (progress/direct_write.py)."""
+        self._direct = sock
+
+    def __iter__(self) -> Iterator[bytes]:
+        self._bytes = self._generate()
+        return self._bytes
+
+    def _generate(self) -> Iterator[bytes]:
+        opened = self._open()
+        if opened.source is None:
+            yield opened.first
+            return
+        yield from event_stream(opened.source, opened.first, self._heartbeats.quiet_s, self._direct)
+
+    def close(self) -> None:
+        """WSGI's `close()`: a client gone mid-stream releases the subscription at once."""
+        if self._bytes is not None:
+            self._bytes.close()  # type: ignore[attr-defined]
+
+    def run_detached(self, sock: ChunkedSocket, head: bytes, on_end: OnEnd) -> None:
+        """Send `head` (status line and headers) and the first bytes now, in this greenlet;
+        after that the hub writes the events (progress/detached.py) and `on_end` gets the
+        connection back when the stream is over."""
+        opened = self._open()
+        ending = b"" if opened.source is not None else LAST_CHUNK
+        try:
+            sock.send_rest(head + http_chunk(opened.first) + ending)
+        except OSError:
+            if opened.source is not None:
+                opened.source.close()
+            on_end(sock, False)
+            return
+        if opened.source is None:
+            on_end(sock, True)
+        else:
+            Drainer.start(opened.source, sock, on_end, self._heartbeats)
+
+
+class StreamService:
+    """Makes the `Stream`s of `/api/jobs/<id>/events` and `/api/events`.
+
+    Refusals (404, 429, 204) are decided before the response starts.
     """
 
     def __init__(self, runner: JobRunner, hub: Hub, *, retry_ms: int = defaults.SSE_RETRY_MS,
                  heartbeat_s: float = defaults.SSE_HEARTBEAT_S, streams_per_owner: int = 0) -> None:
         self.runner = runner
         self.hub = hub
-        self.heartbeat_s = heartbeat_s
+        self.heartbeats = Heartbeats(heartbeat_s)
         self.streams_per_owner = streams_per_owner
         self._retry = encode_retry(retry_ms)
 
-    def job_stream(self, job_id: str, last_event_id: str | None, viewer: Owner = EVERYONE,
-                   sock: ChunkedSocket | None = None) -> Iterator[bytes] | None:
+    def job_stream(self, job_id: str, last_event_id: str | None,
+                   viewer: Owner = EVERYONE) -> Stream | None:
         """One job's stream, or None for 204 when the client already saw its end.
 
         Raises `JobNotFound` (someone else's job too) or `RateLimited` before anything is sent.
-        With `sock`, events may go straight to the client (progress/direct_write.py).
         """
         job = self.runner.get(job_id, viewer)
         since = parse_event_id(last_event_id)
         if saw_the_end(self.hub.terminal_id(job_id), since, self.hub.last_id):
             return None
         self._check_limit(viewer)
-        return self._job_events(job, since, viewer, sock)
+        return Stream(lambda: self._open_job(job, since, viewer), self.heartbeats)
 
-    def all_stream(self, last_event_id: str | None, viewer: Owner = EVERYONE,
-                   sock: ChunkedSocket | None = None) -> Iterator[bytes]:
+    def all_stream(self, last_event_id: str | None, viewer: Owner = EVERYONE) -> Stream:
         """Every job `viewer` may see: a snapshot (or what was missed), then live; never ends by itself."""
         self._check_limit(viewer)
-        return self._all_events(parse_event_id(last_event_id), viewer, sock)
+        since = parse_event_id(last_event_id)
+        return Stream(lambda: self._open_all(since, viewer), self.heartbeats)
 
-    def _job_events(self, job: Job, since: int | None, viewer: Owner,
-                    sock: ChunkedSocket | None) -> Iterator[bytes]:
+    def _open_job(self, job: Job, since: int | None, viewer: Owner) -> Opened:
         missed = self.hub.missed(since, job.id, viewer)
         if missed is None:
             first = self._retry + encode_event("snapshot", self.hub.last_id, job_json(job))
@@ -61,19 +123,16 @@ class StreamService:
         else:
             first = self._retry + _frames(missed)
             ended = any(event.terminal for event in missed)
-        if ended:
-            yield first
-            return
-        yield from event_stream(self.hub.subscribe(job.id, viewer), first, self.heartbeat_s, sock)
+        return Opened(first) if ended else Opened(first, self.hub.subscribe(job.id, viewer))
 
-    def _all_events(self, since: int | None, viewer: Owner, sock: ChunkedSocket | None) -> Iterator[bytes]:
+    def _open_all(self, since: int | None, viewer: Owner) -> Opened:
         missed = self.hub.missed(since, viewer=viewer)
         if missed is None:
             jobs = self.runner.store.snapshot(defaults.SNAPSHOT_FINISHED_JOBS, viewer)
             first = self._retry + encode_event("snapshot", self.hub.last_id, snapshot_json(jobs))
         else:
             first = self._retry + _frames(missed)
-        yield from event_stream(self.hub.subscribe(None, viewer), first, self.heartbeat_s, sock)
+        return Opened(first, self.hub.subscribe(None, viewer))
 
     def _check_limit(self, viewer: Owner) -> None:
         if self.streams_per_owner and self.hub.subscriptions_of(viewer) >= self.streams_per_owner:

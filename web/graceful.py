@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+from collections.abc import Collection
 from contextlib import suppress
 from typing import Any
 
@@ -21,18 +22,11 @@ import gevent
 from progress.flask_adapter import service_of
 
 
-def install(worker: Any) -> None:
-    """Called from `post_worker_init` in gunicorn.conf.py, before the worker starts serving."""
+def install(worker: Any, connections: Collection[socket.socket]) -> None:
+    """Called from `post_worker_init` in gunicorn.conf.py, before the worker starts serving;
+    `connections` are those gunicorn is serving (progress/takeover.py keeps them)."""
     service = service_of(worker.wsgi)
-    connections: set[socket.socket] = set()
-    serve, gunicorn_exit = worker.handle, worker.handle_exit
-
-    def handle(listener: Any, client: socket.socket, addr: Any) -> None:
-        connections.add(client)
-        try:
-            serve(listener, client, addr)
-        finally:
-            connections.discard(client)
+    gunicorn_exit = worker.handle_exit
 
     def stop(signum: int, frame: Any) -> None:
         service.shutdown()
@@ -41,7 +35,6 @@ def install(worker: Any) -> None:
             with suppress(OSError):  # already closed by its peer
                 _end_reading(client)
 
-    worker.handle = handle  # the worker binds `self.handle` when it starts serving, after this
     signal.signal(signal.SIGTERM, lambda signum, frame: gevent.spawn(stop, signum, frame))
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from progress.direct_write import ChunkedSocket
 from progress.flask_adapter import service_of, sse_response
 
 from .auth import current_owner
@@ -20,8 +19,7 @@ def _last_event_id() -> str | None:
 
 @streams.get("/jobs/<job_id>/events")
 def job_events(job_id: str) -> Response:
-    stream = service_of().streams.job_stream(job_id, _last_event_id(), current_owner(),
-                                             ChunkedSocket.from_environ(request.environ))
+    stream = service_of().streams.job_stream(job_id, _last_event_id(), current_owner())
     if stream is None:
         return Response(status=204)  # the client saw the end: 204 stops EventSource for good
     return sse_response(stream, request.environ)
@@ -29,6 +27,5 @@ def job_events(job_id: str) -> Response:
 
 @streams.get("/events")
 def all_events() -> Response:
-    stream = service_of().streams.all_stream(_last_event_id(), current_owner(),
-                                             ChunkedSocket.from_environ(request.environ))
+    stream = service_of().streams.all_stream(_last_event_id(), current_owner())
     return sse_response(stream, request.environ)

@@ -8,20 +8,18 @@ exactly once and none at or below it is sent twice (mercure#178's race, across w
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from redis import RedisError
 
 from .. import defaults
 from ..access import EVERYONE, Owner
-from ..direct_write import ChunkedSocket
 from ..errors import JobNotFound
 from ..hub import Subscription
 from ..jobs import Job
 from ..runner import job_json
-from ..sse import encode_comment, encode_event, event_stream, parse_event_id
-from ..streams import StreamService, saw_the_end, snapshot_json
+from ..sse import encode_comment, encode_event, parse_event_id
+from ..streams import Opened, Stream, StreamService, saw_the_end, snapshot_json
 from .connection import Connection, Outage
 from .records import Entry, job_of
 from .scripts import Scripts
@@ -65,31 +63,29 @@ class RedisStreams(StreamService):
         self._prefix = connection.prefix
         self._outage = outage
 
-    def job_stream(self, job_id: str, last_event_id: str | None, viewer: Owner = EVERYONE,
-                   sock: ChunkedSocket | None = None) -> Iterator[bytes] | None:
+    def job_stream(self, job_id: str, last_event_id: str | None,
+                   viewer: Owner = EVERYONE) -> Stream | None:
         since = parse_event_id(last_event_id)
         try:
             view = self._view_job(job_id)
         except RedisError as error:
-            self._outage.failed(error, "opening a stream")
-            return iter([self._retry + UNAVAILABLE])
+            unavailable = self._unavailable(error)
+            return Stream(lambda: unavailable, self.heartbeats)
         if view.job is None or not viewer.may_see(view.job.owner):
             raise JobNotFound()
         if saw_the_end(view.terminal_id, since, view.last_id):
             return None
         self._check_limit(viewer)
-        return self._job_events(view.job, since, viewer, sock)
+        job = view.job
+        return Stream(lambda: self._open_job(job, since, viewer), self.heartbeats)
 
-    def _job_events(self, job: Job, since: int | None, viewer: Owner,
-                    sock: ChunkedSocket | None) -> Iterator[bytes]:
+    def _open_job(self, job: Job, since: int | None, viewer: Owner) -> Opened:
         sub = self.hub.subscribe(job.id, viewer)
         try:
             view = self._view_job(job.id)
         except RedisError as error:
             sub.close()
-            self._outage.failed(error, "opening a stream")
-            yield self._retry + UNAVAILABLE
-            return
+            return self._unavailable(error)
         sub.skip_through(view.last_id)
         missed = view.missed(since)
         if missed is None:
@@ -101,25 +97,20 @@ class RedisStreams(StreamService):
             ended = any(entry.terminal for entry in missed)
         if ended:
             sub.close()
-            yield first
-            return
-        yield from event_stream(sub, first, self.heartbeat_s, sock)
+            return Opened(first)
+        return Opened(first, sub)
 
-    def all_stream(self, last_event_id: str | None, viewer: Owner = EVERYONE,
-                   sock: ChunkedSocket | None = None) -> Iterator[bytes]:
-        self._check_limit(viewer)
-        return self._all_events(parse_event_id(last_event_id), viewer, sock)
-
-    def _all_events(self, since: int | None, viewer: Owner, sock: ChunkedSocket | None) -> Iterator[bytes]:
+    def _open_all(self, since: int | None, viewer: Owner) -> Opened:
         sub = self.hub.subscribe(None, viewer)
         try:
-            first = self._retry + self._all_view(sub, since, viewer)
+            return Opened(self._retry + self._all_view(sub, since, viewer), sub)
         except RedisError as error:
             sub.close()
-            self._outage.failed(error, "opening a stream")
-            yield self._retry + UNAVAILABLE
-            return
-        yield from event_stream(sub, first, self.heartbeat_s, sock)
+            return self._unavailable(error)
+
+    def _unavailable(self, error: RedisError) -> Opened:
+        self._outage.failed(error, "opening a stream")
+        return Opened(self._retry + UNAVAILABLE)
 
     def _all_view(self, sub: Subscription, since: int | None, viewer: Owner) -> bytes:
         newest, mode, *items = self._scripts.view_all(args=[

@@ -1,0 +1,117 @@
+"""Detached streams: an SSE response with no greenlet waiting on it (issue #6).
+
+A greenlet parked between events, with gunicorn's request objects on its stack, costs
+about 17 KB per open stream. Once the server hands a stream's connection over
+(progress/takeover.py), the hub's publishers write each event straight to the socket,
+as they already do for an idle reader (progress/direct_write.py). A greenlet starts only
+when there is something the publisher could not write at once: a slow client's backlog
+(sent under the slow-client cutoff), a client gone, or the stream's ending; it exits as
+soon as that is sent. One greenlet sends the heartbeat to every quiet detached stream.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import gevent
+
+from .direct_write import ChunkedSocket, http_chunk
+from .hub import Subscription
+from .sse import HEARTBEAT
+
+LAST_CHUNK = b"0\r\n\r\n"
+"""Ends a chunked HTTP/1.1 body; the connection can carry the next request."""
+
+HEARTBEAT_CHUNK = http_chunk(HEARTBEAT)
+
+OnEnd = Callable[[ChunkedSocket, bool], None]
+"""Called once with the connection when the stream is over, and whether it may serve
+another request (the body ended cleanly and the server is not stopping)."""
+
+
+class Heartbeats:
+    """One greenlet for every detached stream: a comment to each one quiet for `quiet_s`,
+    which is also how a client that left without a word is found."""
+
+    def __init__(self, quiet_s: float) -> None:
+        self.quiet_s = quiet_s
+        self._drainers: set[Drainer] = set()
+        self._greenlet: gevent.Greenlet | None = None
+
+    def add(self, drainer: Drainer) -> None:
+        self._drainers.add(drainer)
+        if self._greenlet is None:
+            self._greenlet = gevent.spawn(self._run)
+
+    def discard(self, drainer: Drainer) -> None:
+        self._drainers.discard(drainer)
+
+    def _run(self) -> None:
+        """Every quarter of `quiet_s`, so no stream stays silent much past it."""
+        try:
+            while self._drainers:
+                gevent.sleep(self.quiet_s / 4)
+                quiet_since = time.monotonic() - self.quiet_s
+                for drainer in tuple(self._drainers):
+                    drainer.ping(quiet_since)
+        finally:
+            self._greenlet = None
+
+
+class Drainer:
+    """The writer of one detached subscription, in the place of a waiting reader."""
+
+    __slots__ = ("_sub", "_sock", "_on_end", "_heartbeats", "_running")
+
+    def __init__(self, sub: Subscription, sock: ChunkedSocket, on_end: OnEnd, heartbeats: Heartbeats) -> None:
+        self._sub = sub
+        self._sock = sock
+        self._on_end = on_end
+        self._heartbeats = heartbeats
+        self._running = False
+
+    @classmethod
+    def start(cls, sub: Subscription, sock: ChunkedSocket, on_end: OnEnd, heartbeats: Heartbeats) -> None:
+        """Detach `sub`, whose stream's first bytes are already sent on `sock`."""
+        drainer = cls(sub, sock, on_end, heartbeats)
+        heartbeats.add(drainer)
+        sub.hand_to(drainer, sock)
+
+    @property
+    def waited_on(self) -> bool:
+        """Idle: the publisher may write to the client itself."""
+        return not self._running
+
+    def set(self) -> None:
+        """The subscription has something to send: start a greenlet unless one is sending."""
+        if not self._running:
+            self._running = True
+            gevent.spawn(self._drain)
+
+    def clear(self) -> None:
+        """Nothing to forget: the drainer asks the subscription itself what is left."""
+
+    def ping(self, quiet_since: float) -> None:
+        if not self._running:
+            self._sub.ping(HEARTBEAT_CHUNK, quiet_since)
+
+    def _drain(self) -> None:
+        """Send what is pending; exit when idle again, or end the stream once it is finished.
+        After the end `_running` stays set, so nothing starts another drain."""
+        sub = self._sub
+        try:
+            while sub.has_work:
+                block = sub.take_block()
+                if block:
+                    self._sock.send_rest(http_chunk(block))
+            if not sub.finished:
+                self._running = False
+                return
+            self._sock.send_rest(LAST_CHUNK)
+            keep_alive = not sub.hub_closed
+        except OSError:  # the client is gone, or took nothing for the slow-client cutoff
+            keep_alive = False
+        self._heartbeats.discard(self)
+        sub.close()
+        self._on_end(self._sock, keep_alive)

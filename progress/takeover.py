@@ -1,0 +1,95 @@
+"""Taking SSE connections over from gunicorn's gevent worker, so no greenlet waits per stream.
+
+gunicorn serves each connection in a greenlet that stays parked inside a streaming
+response, holding the request's objects: about 17 KB per open stream (docs/performance.md).
+With this installed (`post_worker_init` in gunicorn.conf.py), an SSE response that
+gunicorn would send chunked is sent by us instead: the headers and first bytes at once,
+then its events by the hub's publishers (progress/detached.py). gunicorn's greenlet ends
+at once, the descriptor detached from its socket object, so nothing of it stays. When a
+job's stream ends, the connection goes back to gunicorn's keep-alive loop in a new
+greenlet, so the client's next request is served on it as usual.
+
+The two gunicorn details this leans on: its handler ends a connection quietly when the
+app raises `StopIteration` (its own way of saying "close"), and the worker's `handle`
+serves any connected socket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from email.utils import formatdate
+from typing import Any
+
+import gevent
+from gevent import socket as gevent_socket
+
+from . import defaults
+from .direct_write import ChunkedSocket
+from .streams import Stream
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class Takeover:
+    """Installed on one gunicorn gevent worker; `connections` holds every connection gunicorn
+    is serving, with the listener it came in on."""
+
+    def __init__(self, worker: Any) -> None:
+        self._worker = worker
+        self.connections: dict[gevent_socket.socket, tuple[Any, Any]] = {}
+        serve = worker.handle
+
+        def handle(listener: Any, client: gevent_socket.socket, addr: Any) -> None:
+            self.connections[client] = (listener, addr)
+            try:
+                serve(listener, client, addr)
+            finally:
+                self.connections.pop(client, None)
+
+        worker.handle = handle  # the worker binds `self.handle` when it starts serving, after this
+
+    def wrap(self, app: WSGIApp) -> WSGIApp:
+        """The WSGI middleware that serves a `Stream` response detached where it can."""
+
+        def serve_detached_streams(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+            client = environ.get("gunicorn.socket")
+            where = self.connections.get(client) if _detachable(environ) else None  # type: ignore[arg-type]
+            if where is None:
+                return app(environ, start_response)
+            head: list[Any] = []
+
+            def keep_head(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+                head[:] = [status, headers]
+                return start_response(status, headers, exc_info)
+
+            body = app(environ, keep_head)
+            if not isinstance(body, Stream) or not head:
+                return body
+            sock = gevent_socket.socket(fileno=client.detach())  # type: ignore[union-attr]
+            sock.settimeout(defaults.SLOW_CLIENT_CUTOFF_S)
+            body.run_detached(ChunkedSocket(sock), response_head(*head), lambda conn, keep_alive:
+                              self._give_back(conn.socket, keep_alive, *where))
+            raise StopIteration  # gunicorn ends its handler without a word; the connection is ours
+
+        return serve_detached_streams
+
+    def _give_back(self, sock: gevent_socket.socket, keep_alive: bool, listener: Any, addr: Any) -> None:
+        """The stream is over: gunicorn serves the connection's next request, or it closes."""
+        if keep_alive and self._worker.alive:
+            gevent.spawn(self._worker.handle, listener, sock, addr)
+        else:
+            sock.close()
+
+
+def _detachable(environ: dict[str, Any]) -> bool:
+    """Where gunicorn would send the response chunked and no request body is left unread."""
+    return (ChunkedSocket.from_environ(environ) is not None
+            and environ.get("CONTENT_LENGTH") in (None, "", "0")
+            and "HTTP_TRANSFER_ENCODING" not in environ)
+
+
+def response_head(status: str, headers: list[tuple[str, str]]) -> bytes:
+    """The status line and headers gunicorn would send for a chunked response."""
+    lines = [f"HTTP/1.1 {status}", f"Date: {formatdate(usegmt=True)}", "Connection: keep-alive",
+             "Transfer-Encoding: chunked", *(f"{name}: {value}" for name, value in headers)]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
