@@ -50,12 +50,15 @@ def test_an_open_stream_is_counted(client, open_stream):
     assert scrape(client)["progress_streams_open"][()] >= 1
 
 
-def test_live_greenlets_are_counted_and_include_every_open_stream(client, open_stream):
-    readers = [open_stream("/api/events") for _ in range(3)]
+def test_live_greenlets_are_counted_and_an_open_stream_holds_none(client, open_stream):
+    """Detached streams (progress/takeover.py): forty more open streams, not forty more greenlets."""
+    before = scrape(client, "?greenlets=1")
+    readers = [open_stream("/api/events") for _ in range(40)]
     for reader in readers:
         reader.wait_for(lambda events: len(events) >= 1)
-    samples = scrape(client, "?greenlets=1")
-    assert samples["progress_greenlets"][()] >= samples["progress_streams_open"][()] >= 3
+    after = scrape(client, "?greenlets=1")
+    assert after["progress_streams_open"][()] >= before["progress_streams_open"][()] + 40
+    assert after["progress_greenlets"][()] < before["progress_greenlets"][()] + 20
     assert "progress_greenlets" not in scrape(client)  # a routine scrape never walks the heap
 
 

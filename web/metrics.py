@@ -71,8 +71,9 @@ class GreenletCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         live = sum(1 for obj in gc.get_objects() if isinstance(obj, greenlet.greenlet) and not obj.dead)
-        yield GaugeMetricFamily("progress_greenlets", "Live greenlets in this worker (streams, jobs, "
-                                "requests); under steady load it stays flat, or something leaks.", value=live)
+        yield GaugeMetricFamily("progress_greenlets", "Live greenlets in this worker (jobs, requests, "
+                                "streams being written to or served without gunicorn's take-over); under "
+                                "steady load it stays flat, or something leaks.", value=live)
 
 
 class ServiceMetrics:

@@ -1,0 +1,146 @@
+"""A detached stream (progress/detached.py): the hub writes every event, a greenlet runs only
+while a write waits, and the stream's endings, order and HTTP framing stay exact."""
+
+import gc
+
+import gevent
+import greenlet
+
+from progress.detached import HEARTBEAT_CHUNK, LAST_CHUNK, Heartbeats
+from progress.direct_write import http_chunk
+from progress.hub import Hub
+from progress.sse import SERVER_STOPPING
+from progress.streams import Opened, Stream
+from tests.test_direct_write import SmallSocket
+from tests.test_hub import publish_progress, publish_state
+
+HEAD = b"HTTP/1.1 200 OK\r\n\r\n"
+
+
+class Ends:
+    """The `on_end` callback: records whether the connection may serve another request."""
+
+    def __init__(self) -> None:
+        self.calls: list[bool] = []
+
+    def __call__(self, sock: SmallSocket, keep_alive: bool) -> None:
+        self.calls.append(keep_alive)
+
+
+def detach(opened: Opened, sock: SmallSocket, heartbeats: Heartbeats | None = None) -> Ends:
+    ends = Ends()
+    stream = Stream(lambda: opened, heartbeats or Heartbeats(10.0))
+    stream.run_detached(sock, HEAD, ends)  # type: ignore[arg-type]
+    gevent.sleep(0.01)
+    return ends
+
+
+def live_greenlets() -> int:
+    return sum(1 for obj in gc.get_objects() if isinstance(obj, greenlet.greenlet) and not obj.dead)
+
+
+def test_the_publisher_writes_each_event_and_the_end_gives_the_connection_back():
+    hub = Hub()
+    sock = SmallSocket()
+    ends = detach(Opened(b"first", hub.subscribe("a")), sock)
+    progress = publish_progress(hub, "a", 1)
+    assert sock.wire == HEAD + http_chunk(b"first") + http_chunk(progress.frame)  # written at once
+    end = publish_state(hub, "a", "succeeded", terminal=True)
+    gevent.sleep(0.01)
+    assert sock.wire.endswith(http_chunk(progress.frame) + http_chunk(end.frame) + LAST_CHUNK)
+    assert ends.calls == [True]
+    assert hub.subscriber_count == 0
+
+
+def test_no_greenlet_waits_on_an_idle_detached_stream():
+    hub = Hub()
+    heartbeats = Heartbeats(10.0)
+    idle = live_greenlets()
+    socks = [SmallSocket() for _ in range(50)]
+    for sock in socks:
+        detach(Opened(b"first", hub.subscribe()), sock, heartbeats)
+    publish_state(hub, "a", "queued")
+    gevent.sleep(0.01)
+    assert live_greenlets() <= idle + 1  # the one heartbeat greenlet
+    assert all(sock.wire.endswith(http_chunk(hub.missed(hub.last_id - 1)[0].frame)) for sock in socks)
+
+
+def test_a_stream_that_ends_with_its_first_bytes_is_written_whole_at_once():
+    sock = SmallSocket()
+    ends = detach(Opened(b"snapshot of a finished job"), sock)
+    assert sock.wire == HEAD + http_chunk(b"snapshot of a finished job") + LAST_CHUNK
+    assert ends.calls == [True]
+
+
+def test_what_the_socket_would_not_take_is_sent_first_then_the_backlog_in_id_order():
+    hub = Hub()
+    sock = SmallSocket()
+    ends = detach(Opened(b"first", hub.subscribe("a")), sock)
+    sock.room = 10  # the client stopped reading: the next chunk goes out in part
+    cut = publish_progress(hub, "a", 1)
+    later = publish_progress(hub, "a", 2)
+    end = publish_state(hub, "a", "succeeded", terminal=True)
+    gevent.sleep(0.01)
+    assert sock.wire == (HEAD + http_chunk(b"first") + http_chunk(cut.frame)
+                         + http_chunk(later.frame + end.frame) + LAST_CHUNK)
+    assert ends.calls == [True]
+
+
+def test_a_client_gone_ends_the_stream_and_closes_the_connection():
+    hub = Hub()
+    sock = SmallSocket()
+    ends = detach(Opened(b"first", hub.subscribe()), sock)
+    sock.gone = True
+    sock.send_rest = sock.send_now  # type: ignore[method-assign] # the drainer's write fails too
+    publish_state(hub, "a", "queued")
+    gevent.sleep(0.01)
+    assert ends.calls == [False]
+    assert hub.subscriber_count == 0
+
+
+def test_a_quiet_stream_gets_heartbeats_and_a_heartbeat_finds_a_client_gone():
+    hub = Hub()
+    sock = SmallSocket()
+    ends = detach(Opened(b"first", hub.subscribe()), sock, Heartbeats(0.04))
+    gevent.sleep(0.2)
+    assert sock.wire.startswith(HEAD + http_chunk(b"first") + HEARTBEAT_CHUNK + HEARTBEAT_CHUNK)
+    sock.gone = True
+    sock.send_rest = sock.send_now  # type: ignore[method-assign]
+    gevent.sleep(0.1)
+    assert ends.calls == [False]
+    assert hub.subscriber_count == 0
+
+
+def test_a_server_stopping_sends_the_farewell_then_closes_the_connection():
+    hub = Hub()
+    sock = SmallSocket()
+    ends = detach(Opened(b"first", hub.subscribe()), sock)
+    hub.close(SERVER_STOPPING)
+    gevent.sleep(0.01)
+    assert sock.wire.endswith(http_chunk(SERVER_STOPPING) + LAST_CHUNK)
+    assert ends.calls == [False]
+
+
+def test_a_backlog_past_the_mailbox_limit_ends_the_stream_for_the_client_to_resume():
+    hub = Hub(mailbox_limit=3)
+    sock = SmallSocket()
+    ends = detach(Opened(b"first", hub.subscribe()), sock)
+    sock.room = 0  # nothing more goes out at once: events pile up in the mailbox
+    publish_state(hub, "a", "queued")
+    held = sock.send_rest
+    sock.send_rest = lambda data: gevent.sleep(0.05) or held(data)  # type: ignore[method-assign]
+    for n in range(6):
+        publish_state(hub, f"job{n}", "queued")
+    gevent.sleep(0.2)
+    assert sock.wire.endswith(LAST_CHUNK)
+    assert ends.calls == [True]
+    assert hub.subscriber_count == 0
+
+
+def test_a_write_failing_as_the_stream_opens_releases_the_subscription():
+    hub = Hub()
+    sock = SmallSocket(gone=True)
+    sock.send_rest = sock.send_now  # type: ignore[method-assign]
+    ends = detach(Opened(b"first", hub.subscribe()), sock)
+    assert ends.calls == [False]
+    assert hub.subscriber_count == 0
