@@ -31,7 +31,8 @@ chdir = os.path.dirname(os.path.abspath(__file__))
 # Listen address, from BIND (default 127.0.0.1:8000).
 bind = [settings.bind]
 
-# gevent: one process serves thousands of open streams as greenlets.
+# gevent: one process serves thousands of open streams. Requests run in greenlets;
+# an open stream holds none once `post_worker_init` below has set up the take-over.
 worker_class = "gevent"
 
 # Exactly one worker: the in-memory hub lives in one process, and a second worker
@@ -39,8 +40,10 @@ worker_class = "gevent"
 # workers need REDIS_URL; `on_starting` below refuses them otherwise.
 workers = 1
 
-# Open connections one worker holds at once; every SSE client is one. Raise the
-# open-file limit (`ulimit -n`) to match.
+# Connections gunicorn serves at once. A stream taken over (see `post_worker_init`)
+# no longer counts here; streams are bounded by the open-file limit (`ulimit -n`):
+# raise it to match. At that limit gevent retries accepting with a back-off and a
+# log line, and new clients wait in the backlog.
 worker_connections = 20000
 
 # Connections waiting to be accepted: a burst of reconnects after a restart

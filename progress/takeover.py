@@ -65,20 +65,31 @@ class Takeover:
             body = app(environ, keep_head)
             if not isinstance(body, Stream) or not head:
                 return body
-            sock = gevent_socket.socket(fileno=client.detach())  # type: ignore[union-attr]
-            sock.settimeout(defaults.SLOW_CLIENT_CUTOFF_S)
-            body.run_detached(ChunkedSocket(sock), response_head(*head), lambda conn, keep_alive:
-                              self._give_back(conn.socket, keep_alive, *where))
+            self._detach(body, client, where, *head, keep_alive=_keeps_alive(environ))  # type: ignore[arg-type]
             raise StopIteration  # gunicorn ends its handler without a word; the connection is ours
 
         return serve_detached_streams
 
-    def _give_back(self, sock: gevent_socket.socket, keep_alive: bool, listener: Any, addr: Any) -> None:
-        """The stream is over: gunicorn serves the connection's next request, or it closes."""
-        if keep_alive and self._worker.alive:
-            gevent.spawn(self._worker.handle, listener, sock, addr)
-        else:
-            sock.close()
+    def _detach(self, stream: Stream, client: gevent_socket.socket, where: tuple[Any, Any], status: str,
+                headers: list[tuple[str, str]], keep_alive: bool) -> None:
+        """Take the descriptor from gunicorn's socket object and serve `stream` on it detached."""
+        sock = gevent_socket.socket(fileno=client.detach())
+        sock.settimeout(defaults.SLOW_CLIENT_CUTOFF_S)
+        listener, addr = where
+
+        def give_back(conn: ChunkedSocket, reusable: bool) -> None:
+            """The stream is over: gunicorn serves the connection's next request, or it closes."""
+            if reusable and keep_alive and self._worker.alive and self._worker.cfg.keepalive:
+                gevent.spawn(self._worker.handle, listener, conn.socket, addr)
+            else:
+                conn.socket.close()
+
+        stream.run_detached(ChunkedSocket(sock), response_head(status, headers, keep_alive), give_back)
+
+
+def _keeps_alive(environ: dict[str, Any]) -> bool:
+    """HTTP/1.1 keeps the connection unless the client said `Connection: close`."""
+    return "close" not in environ.get("HTTP_CONNECTION", "").lower()
 
 
 def _detachable(environ: dict[str, Any]) -> bool:
@@ -88,8 +99,9 @@ def _detachable(environ: dict[str, Any]) -> bool:
             and "HTTP_TRANSFER_ENCODING" not in environ)
 
 
-def response_head(status: str, headers: list[tuple[str, str]]) -> bytes:
+def response_head(status: str, headers: list[tuple[str, str]], keep_alive: bool) -> bytes:
     """The status line and headers gunicorn would send for a chunked response."""
-    lines = [f"HTTP/1.1 {status}", f"Date: {formatdate(usegmt=True)}", "Connection: keep-alive",
+    connection = "keep-alive" if keep_alive else "close"
+    lines = [f"HTTP/1.1 {status}", f"Date: {formatdate(usegmt=True)}", f"Connection: {connection}",
              "Transfer-Encoding: chunked", *(f"{name}: {value}" for name, value in headers)]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")

@@ -5,21 +5,22 @@ from tests import raw_http
 from tests.conftest import start_job
 
 
-def test_one_connection_carries_two_job_streams_and_a_request_between_and_after(client, server):
-    first, second = (start_job(client, "sleep", seconds=1, steps=4) for _ in range(2))
-    exchange = [raw_http.request("GET", f"/api/jobs/{first['id']}/events"), raw_http.request("GET", "/healthz"),
-                raw_http.request("GET", f"/api/jobs/{second['id']}/events"), raw_http.request("GET", "/healthz")]
+def test_one_connection_carries_job_streams_and_requests_in_turn(client, server):
+    """Each stream is taken over from gunicorn and the connection given back when it ends."""
     with raw_http.connect(server.url) as sock:
-        responses = []
-        for req in exchange:  # each sent once the previous answer is complete, as a browser would
-            sock.sendall(raw_http.encode(req))
-            responses += raw_http.read_responses(sock, [req], deadline_s=15)  # h11 checks every chunk
-    first_stream, health, second_stream, health_again = responses
-    for stream in (first_stream, second_stream):
-        assert stream.status == 200 and stream.headers["transfer-encoding"] == "chunked"
-        assert stream.headers["content-type"].startswith("text/event-stream") and "date" in stream.headers
-        assert raw_http.blocks(stream.body)[-1].startswith(b"event: state\n")
-    assert health.status == health_again.status == 200
+        for _ in range(2):
+            job = start_job(client, "sleep", seconds=1, steps=4)  # live when its stream opens
+            stream_req = raw_http.request("GET", f"/api/jobs/{job['id']}/events")
+            health_req = raw_http.request("GET", "/healthz")
+            sock.sendall(raw_http.encode(stream_req))
+            (stream,) = raw_http.read_responses(sock, [stream_req], deadline_s=15)  # h11 checks every chunk
+            sock.sendall(raw_http.encode(health_req))  # once the stream is over, as a browser would
+            (health,) = raw_http.read_responses(sock, [health_req])
+            assert stream.status == 200 and stream.headers["transfer-encoding"] == "chunked"
+            assert stream.headers["content-type"].startswith("text/event-stream") and "date" in stream.headers
+            assert raw_http.blocks(stream.body)[0] == b"retry: 500"
+            assert raw_http.blocks(stream.body)[-1].startswith(b"event: state\n")
+            assert health.status == 200
 
 
 def test_an_http_1_0_client_gets_its_stream_unchunked_until_the_connection_closes(client, server):
@@ -33,3 +34,14 @@ def test_an_http_1_0_client_gets_its_stream_unchunked_until_the_connection_close
     head, body = data.split(b"\r\n\r\n", 1)
     assert head.startswith(b"HTTP/1.0 200 ") and b"transfer-encoding" not in head.lower()
     assert raw_http.blocks(body)[-1].startswith(b"event: state\n")
+
+
+def test_a_client_that_asks_to_close_gets_connection_close_and_the_end_closes_it(client, server):
+    job = start_job(client, "sleep", seconds=0.5, steps=2)
+    req = raw_http.request("GET", f"/api/jobs/{job['id']}/events", {"Connection": "close"})
+    with raw_http.connect(server.url) as sock:
+        sock.sendall(raw_http.encode(req))
+        (stream,) = raw_http.read_responses(sock, [req], deadline_s=15)
+        assert stream.headers["connection"] == "close"
+        assert raw_http.blocks(stream.body)[-1].startswith(b"event: state\n")
+        assert sock.recv(1) == b""  # closed by the server once the stream ended
