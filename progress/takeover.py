@@ -3,7 +3,7 @@
 gunicorn serves each connection in a greenlet that stays parked inside a streaming
 response, holding the request's objects: about 17 KB per open stream (docs/performance.md).
 With this installed (`post_worker_init` in gunicorn.conf.py), an SSE response that
-gunicorn would send chunked is sent by us instead: the headers and first bytes at once,
+gunicorn would send chunked, with nothing pipelined behind its request, is sent by us instead: the headers and first bytes at once,
 then its events by the hub's publishers (progress/detached.py). gunicorn's greenlet ends
 at once, the descriptor detached from its socket object, so nothing of it stays. When a
 job's stream ends, the connection goes back to gunicorn's keep-alive loop in a new
@@ -16,6 +16,7 @@ serves any connected socket.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterable
 from email.utils import formatdate
 from typing import Any
@@ -93,10 +94,20 @@ def _keeps_alive(environ: dict[str, Any]) -> bool:
 
 
 def _detachable(environ: dict[str, Any]) -> bool:
-    """Where gunicorn would send the response chunked and no request body is left unread."""
+    """Where gunicorn would send the response chunked, and its parser holds no byte past
+    this request: no body, no pipelined request (which the parser would take away with it)."""
     return (ChunkedSocket.from_environ(environ) is not None
             and environ.get("CONTENT_LENGTH") in (None, "", "0")
-            and "HTTP_TRANSFER_ENCODING" not in environ)
+            and "HTTP_TRANSFER_ENCODING" not in environ
+            and _nothing_read_ahead(environ))
+
+
+def _nothing_read_ahead(environ: dict[str, Any]) -> bool:
+    """gunicorn's read-ahead buffer is empty; False if it cannot be found (a gunicorn
+    whose insides changed keeps its streams rather than lose a request)."""
+    reader = getattr(environ.get("wsgi.input"), "reader", None)
+    read_ahead = getattr(getattr(reader, "unreader", None), "buf", None)
+    return isinstance(read_ahead, io.BytesIO) and not read_ahead.getvalue()
 
 
 def response_head(status: str, headers: list[tuple[str, str]], keep_alive: bool) -> bytes:

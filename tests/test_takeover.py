@@ -45,3 +45,14 @@ def test_a_client_that_asks_to_close_gets_connection_close_and_the_end_closes_it
         assert stream.headers["connection"] == "close"
         assert raw_http.blocks(stream.body)[-1].startswith(b"event: state\n")
         assert sock.recv(1) == b""  # closed by the server once the stream ended
+
+
+def test_a_request_pipelined_behind_a_stream_is_answered_after_it(client, server):
+    """gunicorn's parser already holds the second request, so that stream stays gunicorn's."""
+    job = start_job(client, "sleep", seconds=0.5, steps=2)
+    pipelined = [raw_http.request("GET", f"/api/jobs/{job['id']}/events"), raw_http.request("GET", "/healthz")]
+    with raw_http.connect(server.url) as sock:
+        sock.sendall(b"".join(raw_http.encode(req) for req in pipelined))
+        stream, health = raw_http.read_responses(sock, pipelined, deadline_s=15)
+    assert raw_http.blocks(stream.body)[-1].startswith(b"event: state\n")
+    assert health.status == 200
