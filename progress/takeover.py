@@ -85,7 +85,11 @@ class Takeover:
             else:
                 conn.socket.close()
 
-        stream.run_detached(ChunkedSocket(sock), response_head(status, headers, keep_alive), give_back)
+        try:
+            stream.run_detached(ChunkedSocket(sock), response_head(status, headers, keep_alive), give_back)
+        except BaseException:
+            sock.close()  # a failure opening the stream: no descriptor left behind
+            raise
 
 
 def _keeps_alive(environ: dict[str, Any]) -> bool:
