@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 
 from . import defaults
@@ -40,7 +40,7 @@ class Stream:
         self._open = open_
         self._heartbeats = heartbeats
         self._direct: ChunkedSocket | None = None
-        self._bytes: Iterator[bytes] | None = None
+        self._bytes: Generator[bytes, None, None] | None = None
 
     def write_directly(self, sock: ChunkedSocket | None) -> None:
         """Let the hub write events straight to `sock` while the stream's greenlet waits
@@ -51,7 +51,7 @@ class Stream:
         self._bytes = self._generate()
         return self._bytes
 
-    def _generate(self) -> Iterator[bytes]:
+    def _generate(self) -> Generator[bytes, None, None]:
         opened = self._open()
         if opened.source is None:
             yield opened.first
@@ -61,7 +61,7 @@ class Stream:
     def close(self) -> None:
         """WSGI's `close()`: a client gone mid-stream releases the subscription at once."""
         if self._bytes is not None:
-            self._bytes.close()  # type: ignore[attr-defined]
+            self._bytes.close()
 
     def run_detached(self, sock: ChunkedSocket, head: bytes, on_end: OnEnd) -> None:
         """Send `head` (status line and headers) and the first bytes now, in this greenlet;
