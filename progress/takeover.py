@@ -3,11 +3,12 @@
 gunicorn serves each connection in a greenlet that stays parked inside a streaming
 response, holding the request's objects: about 17 KB per open stream (docs/performance.md).
 With this installed (`post_worker_init` in gunicorn.conf.py), an SSE response that
-gunicorn would send chunked, with nothing pipelined behind its request, is sent by us instead: the headers and first bytes at once,
-then its events by the hub's publishers (progress/detached.py). gunicorn's greenlet ends
-at once, the descriptor detached from its socket object, so nothing of it stays. When a
-job's stream ends, the connection goes back to gunicorn's keep-alive loop in a new
-greenlet, so the client's next request is served on it as usual.
+gunicorn would send chunked, with nothing pipelined behind its request, is sent by us
+instead: the headers and first bytes at once, then its events by the hub's publishers
+(progress/detached.py). gunicorn's greenlet ends at once, the descriptor detached from its
+socket object, so nothing of it stays. When a job's stream ends, the connection goes back
+to gunicorn's keep-alive loop in a new greenlet, so the client's next request is served on
+it as usual.
 
 The two gunicorn details this leans on: its handler ends a connection quietly when the
 app raises `StopIteration` (its own way of saying "close"), and the worker's `handle`
