@@ -80,6 +80,20 @@ def test_start_downloads_the_result_into_a_folder(server: Server, tmp_path: Path
     assert json.loads(saved.read_text()) == {"steps": 4}
 
 
+def test_start_uploads_a_local_file_for_an_upload_param(server: Server, tmp_path: Path) -> None:
+    people = tmp_path / "people.csv"
+    people.write_text("name,age\nAda,36\nAlan,41\n")
+    finished = run_client(server.url, "start", "csv_summary", f"upload=@{people}", "-o", "-")
+    assert finished.returncode == 0, finished.stderr
+    assert "Uploaded people.csv (24 bytes)" in finished.stderr
+    assert json.loads(finished.stdout)["rows"] == 2
+
+
+def test_start_with_a_missing_local_file_is_a_usage_error(server: Server, tmp_path: Path) -> None:
+    finished = run_client(server.url, "start", "csv_summary", f"upload=@{tmp_path / 'nope.csv'}")
+    assert finished.returncode == 2 and "No such file" in finished.stderr
+
+
 def test_result_goes_to_standard_output_verbatim(server: Server, client: httpx.Client) -> None:
     user = "<Ada> \"Lovelace\" ü"
     job_id = start_job(client, "greet", user=user)["id"]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from progress.client.params import parse_params
+from progress.client.params import files_to_upload, parse_params
 
 SCHEMA = {"properties": {
     "seconds": {"type": "number"},
@@ -46,3 +48,9 @@ def test_a_value_that_does_not_fit_is_sent_as_typed_for_the_server_to_name(word:
 def test_a_word_without_a_name_and_value_is_a_usage_error(word: str) -> None:
     with pytest.raises(ValueError, match="name=value"):
         parse_params([word], SCHEMA)
+
+
+def test_only_upload_params_given_as_at_path_are_files_to_upload() -> None:
+    schema = {"properties": {"upload": {"type": "string", "format": "upload"}, "user": {"type": "string"}}}
+    assert files_to_upload({"upload": "@data/a.csv", "user": "@ada"}, schema) == {"upload": Path("data/a.csv")}
+    assert files_to_upload({"upload": "0123456789abcdef0123456789abcdef"}, schema) == {}

@@ -14,6 +14,9 @@ from httpx_sse import ServerSentEvent, SSEError, connect_sse
 TIMEOUT = httpx.Timeout(10.0, read=45.0)
 """Reads wait longer than the server's heartbeat (at most 15 s), so a quiet stream is not a dead one."""
 
+UPLOAD_CHUNK_BYTES = 256 * 1024
+"""Bytes of a local file read and sent at a time: memory stays this small for any size."""
+
 DEFAULT_RETRY_S = 2.0
 """Until the stream's `retry:` says otherwise (the HTML standard leaves the first wait to the client)."""
 
@@ -53,6 +56,19 @@ class ProgressClient:
 
     def start(self, kind: str, params: dict[str, Any]) -> dict[str, Any]:
         return self._json("POST", "/api/jobs", json={"kind": kind, "params": params})
+
+    def upload(self, path: Path, media_type: str, on_sent: Callable[[int], None]) -> dict[str, Any]:
+        """Send a local file as the body of `POST /api/uploads`, in chunks, calling `on_sent`
+        with each chunk's size; returns the upload (`{"id", "size"}`). `Content-Length` goes
+        first, so a file over the server's limit is refused before it is sent."""
+        def chunks() -> Iterator[bytes]:
+            with open(path, "rb") as file:
+                while chunk := file.read(UPLOAD_CHUNK_BYTES):
+                    on_sent(len(chunk))
+                    yield chunk
+
+        headers = {"Content-Type": media_type, "Content-Length": str(path.stat().st_size)}
+        return self._json("POST", "/api/uploads", content=chunks(), headers=headers)
 
     def job(self, job_id: str) -> dict[str, Any]:
         return self._json("GET", f"/api/jobs/{job_id}")

@@ -16,7 +16,7 @@ from rich.markup import escape
 from .api import ProgressClient, ServerRefused, Unreachable
 from .display import Board, new_progress, show_job, summary
 from .outcome import EXIT_OF_STATE, TERMINAL_STATES, ExitCode
-from .params import parse_params
+from .params import files_to_upload, parse_params
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 
@@ -96,12 +96,29 @@ def start(client: ProgressClient, args: argparse.Namespace, console: Console) ->
     except ValueError as error:
         console.print(f"[red]{escape(str(error))}[/]")
         return ExitCode.USAGE
+    files = files_to_upload(params, schema)
+    missing = [str(path) for path in files.values() if not path.is_file()]
+    if missing:
+        console.print(f"[red]No such file: {escape(', '.join(missing))}[/]")
+        return ExitCode.USAGE
+    for name, path in files.items():
+        params[name] = upload(client, path, schema["properties"][name], console)["id"]
     job = client.start(args.kind, params)
     if args.detach:
         print(job["id"])
         return ExitCode.SUCCEEDED
     console.print(f"Started {escape(job['kind'])} job {job['id']}")
     return follow_job(client, job, args.output, console)
+
+
+def upload(client: ProgressClient, path: Path, spec: dict[str, Any], console: Console) -> dict[str, Any]:
+    """A local file sent for an upload param, with a bar in bytes."""
+    with new_progress(console) as progress:
+        task = progress.add_task(f"uploading {escape(path.name)}", total=path.stat().st_size, message="")
+        sent = client.upload(path, spec.get("contentMediaType", "application/octet-stream"),
+                             lambda size: progress.advance(task, size))
+    console.print(f"Uploaded {escape(path.name)} ({sent['size']} bytes)")
+    return sent
 
 
 def follow(client: ProgressClient, args: argparse.Namespace, console: Console) -> int:

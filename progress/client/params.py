@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 _BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
@@ -21,6 +22,15 @@ def parse_params(words: list[str], schema: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(f"expected name=value, got {word!r}")
         params[name] = typed_value(raw, properties.get(name, {}))
     return params
+
+
+def files_to_upload(params: dict[str, Any], schema: dict[str, Any]) -> dict[str, Path]:
+    """Params marked `"format": "upload"` given as `@path` (curl's way): the local files to
+    upload first, by param; the server expects each one's upload id instead."""
+    properties = schema.get("properties", {})
+    return {name: Path(value[1:]) for name, value in params.items()
+            if properties.get(name, {}).get("format") == "upload"
+            and isinstance(value, str) and value.startswith("@")}
 
 
 def typed_value(raw: str, spec: dict[str, Any]) -> Any:
