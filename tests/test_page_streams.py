@@ -149,3 +149,28 @@ def test_finished_jobs_past_fifty_fold_behind_a_button(fresh_server: Server, ope
     more.wait_for(state="hidden")
     assert sorted(job_id for job_id, _ in cards(page)) == sorted(jobs)
     assert page.locator("#jobs-summary").text_content() == "120 finished"
+
+
+@pytest.fixture
+def secured_proxy(server_factory: Callable[..., Server], tmp_path: Any) -> Iterator[tuple[CuttableProxy, str]]:
+    """A server with API tokens behind a cuttable proxy, and a token to sign in with."""
+    token = "alice-" + "x" * 30
+    tokens = tmp_path / "tokens"
+    tokens.write_text(f"alice {token}\n")
+    proxy = CuttableProxy(int(server_factory({"API_TOKENS_FILE": str(tokens)}).url.rsplit(":", 1)[1]))
+    yield proxy, token
+    proxy.close()
+
+
+def test_a_stream_refused_after_the_session_ended_sends_the_page_to_sign_in(
+        secured_proxy: tuple[CuttableProxy, str], open_page: Any) -> None:  # noqa: F811
+    proxy, token = secured_proxy
+    page = open_page(f"{proxy.url}/signin")
+    page.fill('input[name="token"]', token)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{proxy.url}/")
+    wait_live(page)
+    page.context.clear_cookies()  # the session ends (signed out elsewhere, or expired)
+    proxy.cut()
+    proxy.restore()  # the browser reconnects and gets 401
+    page.wait_for_url(f"{proxy.url}/signin", timeout=DEADLINE_S * 1000)

@@ -50,7 +50,20 @@ export class LiveStream {
     this.errors += 1;
     const open = source.readyState !== EventSource.CLOSED;
     this.onStatus(this.errors >= OFFLINE_AFTER_ERRORS || !navigator.onLine ? "offline" : "reconnecting");
-    if (!open) this.reopenSoon(Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(this.errors, 5)));
+    if (!open) this.signInAgainOrReopen();
+  }
+
+  /** The browser gave up on an answer that was not an event stream: if that was a 401
+   * (the session ended or its token was revoked), go to the sign-in page, as forms do. */
+  async signInAgainOrReopen() {
+    const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(this.errors, 5));
+    try {
+      const session = await fetch("/api/session", { headers: { Accept: "application/json" } });
+      if (session.status === 401) return window.location.assign("/signin");
+    } catch {
+      // offline: the reopen below retries
+    }
+    this.reopenSoon(backoff);
   }
 
   reopenSoon(delay) {
