@@ -6,6 +6,7 @@ a line naming the variable.
 """
 
 import os
+import resource
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # so `web` imports from any cwd
@@ -46,6 +47,14 @@ workers = 1
 # log line, and new clients wait in the backlog.
 worker_connections = 20000
 
+# Every open stream is an open socket, and many systems start a process with a soft
+# limit of 1,024 open files. Raise it as far as the hard limit allows (the workers
+# inherit it); `on_starting` warns when it stays below worker_connections.
+_soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+_wanted = worker_connections + 1024  # the streams, plus files, logs and other sockets
+if _soft != resource.RLIM_INFINITY and _soft < _wanted:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (_wanted if _hard == resource.RLIM_INFINITY else min(_wanted, _hard), _hard))
+
 # Connections waiting to be accepted: a burst of reconnects after a restart
 # must not be refused.
 backlog = 4096
@@ -78,7 +87,13 @@ loglevel = "info"
 
 def on_starting(server):
     """Refuse more than one worker without REDIS_URL, and say why; with it, stop at once if
-    Redis does not answer (rather than workers failing to boot one after another)."""
+    Redis does not answer (rather than workers failing to boot one after another). Warn
+    when the open-file limit caps the streams below worker_connections."""
+    open_files = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if open_files != resource.RLIM_INFINITY and open_files < server.cfg.worker_connections:
+        server.log.warning("the open-file limit is %d, so a worker holds fewer than %d streams; raise "
+                           "the hard limit (ulimit -Hn, or LimitNOFILE= under systemd)",
+                           open_files, server.cfg.worker_connections)
     if server.cfg.workers > 1 and not settings.redis_url:
         sys.exit(f"gunicorn.conf.py: {server.cfg.workers} workers need REDIS_URL: without it each "
                  "worker has its own in-memory hub and clients would miss events. Use one worker.")

@@ -72,14 +72,16 @@ class Server:
         return self.process.returncode
 
 
-def start_server(log_dir: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> Server:
+def start_server(log_dir: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = (),
+                 before_exec: Callable[[], None] | None = None) -> Server:
+    """A gunicorn on a free port, answering `/healthz`; `before_exec` runs in the child (e.g. limits)."""
     port = free_port()
     log_path = log_dir / f"gunicorn-{port}.log"
     full_env = {**os.environ, **TEST_ENV, "BIND": f"127.0.0.1:{port}", **(env or {})}
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen([GUNICORN, "-c", str(ROOT / "gunicorn.conf.py"), *args],
                                    cwd=ROOT, env=full_env, stdout=log_file, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+                                   start_new_session=True, preexec_fn=before_exec)
     server = Server(process, f"http://127.0.0.1:{port}", log_path)
     deadline = time.monotonic() + BOOT_DEADLINE_S
     while time.monotonic() < deadline:
