@@ -100,6 +100,11 @@ class Stream(asyncio.Protocol):
             self.transport.abort()
 
 
+SOURCE_ADDRESSES = [f"127.0.0.{n}" for n in range(1, 9)]
+"""Connections come from eight loopback addresses: one source address has only about 28,000
+ephemeral ports (`ip_local_port_range`), too few for the largest hold levels."""
+
+
 async def open_streams(port: int, paths: Iterable[tuple[str, object]], on_event: OnEvent | None = None,
                        in_flight: int = 200, deadline_s: float = 60.0) -> list[Stream]:
     """Open one stream per (path, tag), at most `in_flight` still waiting for their first event.
@@ -111,11 +116,12 @@ async def open_streams(port: int, paths: Iterable[tuple[str, object]], on_event:
     deadline = time.monotonic() + deadline_s
     opened: list[Stream] = []
 
-    async def one(path: str, tag: object) -> None:
+    async def one(n: int, path: str, tag: object) -> None:
         async with gate:
             stream = Stream(path, on_event, tag)
+            source = (SOURCE_ADDRESSES[n % len(SOURCE_ADDRESSES)], 0)
             try:
-                await asyncio.wait_for(loop.create_connection(lambda: stream, "127.0.0.1", port),
+                await asyncio.wait_for(loop.create_connection(lambda: stream, "127.0.0.1", port, local_addr=source),
                                        deadline - time.monotonic())
                 greeted = await asyncio.wait_for(stream.greeted, deadline - time.monotonic())
             except (OSError, TimeoutError):
@@ -124,7 +130,7 @@ async def open_streams(port: int, paths: Iterable[tuple[str, object]], on_event:
             if greeted:
                 opened.append(stream)
 
-    await asyncio.gather(*(one(path, tag) for path, tag in paths))
+    await asyncio.gather(*(one(n, path, tag) for n, (path, tag) in enumerate(paths)))
     return opened
 
 
