@@ -53,7 +53,8 @@ worker_connections = 20000
 _soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 _wanted = worker_connections + 1024  # the streams, plus files, logs and other sockets
 if _soft != resource.RLIM_INFINITY and _soft < _wanted:
-    resource.setrlimit(resource.RLIMIT_NOFILE, (_wanted if _hard == resource.RLIM_INFINITY else min(_wanted, _hard), _hard))
+    _raised = _wanted if _hard == resource.RLIM_INFINITY else min(_wanted, _hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (_raised, _hard))
 
 # Connections waiting to be accepted: a burst of reconnects after a restart
 # must not be refused.
