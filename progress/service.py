@@ -61,7 +61,7 @@ class ProgressService:
         counts = self.runner.store.counts
         return {"status": "ok",
                 "jobs": {"queued": counts[JobState.QUEUED], "running": counts[JobState.RUNNING]},
-                "streams": self.hub.subscriber_count}
+                "streams": self.streams.open_count()}
 
     def shutdown(self, grace: float = defaults.SHUTDOWN_GRACE_S) -> None:
         """SIGTERM: refuse new jobs, interrupt what is left after `grace`, end every stream."""

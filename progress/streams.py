@@ -115,6 +115,10 @@ class StreamService:
         since = parse_event_id(last_event_id)
         return Stream(lambda: self._open_all(since, viewer), self.heartbeats)
 
+    def open_count(self) -> int:
+        """Streams open now, for `/healthz`."""
+        return self.hub.subscriber_count
+
     def _open_job(self, job: Job, since: int | None, viewer: Owner) -> Opened:
         missed = self.hub.missed(since, job.id, viewer)
         if missed is None:

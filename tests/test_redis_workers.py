@@ -301,3 +301,19 @@ def test_while_redis_is_down_the_api_says_so_in_the_contracts_shape_without_a_tr
         redis_server.start()
     assert "job store unreachable on GET /api/jobs" in server.log()
     assert "Traceback" not in server.log()
+
+
+def test_healthz_counts_the_streams_of_every_worker(three, pinned, readers):
+    """Each worker reports its open streams with its heartbeat; any worker's `/healthz` sums them."""
+    askers: dict[int, httpx.Client] = {}
+    for count in (1, 2, 3):  # a different number of streams on each worker
+        asker, pid = pinned.client(avoid=set(askers))
+        askers[pid] = asker
+        for _ in range(count):
+            readers.append(StreamReader(pinned.client(on={pid})[0], "/api/events"))
+    for reader in readers:
+        reader.wait_for(lambda events: events)
+    deadline = time.monotonic() + 10
+    while not all(asker.get("/healthz").json()["streams"] == 6 for asker in askers.values()):
+        assert time.monotonic() < deadline, [asker.get("/healthz").json() for asker in askers.values()]
+        time.sleep(0.2)

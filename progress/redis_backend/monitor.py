@@ -1,6 +1,7 @@
-"""`Monitor`: each worker's once-a-second chores. It proves this worker alive, ends the jobs
-of workers that died (SIGKILL, a lost host) as `interrupted`, settles jobs this worker lost
-while Redis was away, forgets jobs past retention, and wakes the dispatcher as a fallback."""
+"""`Monitor`: each worker's once-a-second chores. It proves this worker alive (with its count
+of open streams, for `/healthz`), ends the jobs of workers that died (SIGKILL, a lost host)
+as `interrupted`, settles jobs this worker lost while Redis was away, forgets jobs past
+retention, and wakes the dispatcher as a fallback."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ class Monitor:
             with self.runner.client.pipeline() as pipe:
                 pipe.delete(self._key(f"alive:{self.runner.worker_id}"))
                 pipe.srem(self._key("workers"), self.runner.worker_id)
+                pipe.hdel(self._key("streams"), self.runner.worker_id)
                 pipe.execute()
         except RedisError as error:
             self.runner.outage.failed(error, "stopping")
@@ -63,6 +65,7 @@ class Monitor:
         with self.runner.client.pipeline() as pipe:
             pipe.set(self._key(f"alive:{self.runner.worker_id}"), 1, ex=ALIVE_TTL_S)
             pipe.sadd(self._key("workers"), self.runner.worker_id)
+            pipe.hset(self._key("streams"), self.runner.worker_id, self.runner.hub.subscriber_count)
             pipe.execute()
 
     def bury_the_dead(self) -> None:
@@ -77,6 +80,7 @@ class Monitor:
             for job_id in held:
                 self.runner.interrupt(job_id, worker, DIED)
             client.srem(self._key("workers"), worker)
+            client.hdel(self._key("streams"), worker)
 
     def settle(self) -> None:
         """Jobs this worker ran when Redis went away: their greenlets are gone, so end them."""

@@ -61,7 +61,15 @@ class RedisStreams(StreamService):
         super().__init__(runner, hub, **knobs)
         self._scripts = scripts
         self._prefix = connection.prefix
+        self._key = connection.key
         self._outage = outage
+
+    def open_count(self) -> int:
+        """Streams open on every worker: this one's now, the others' as of their last heartbeat
+        (at most a second old, `monitor.py`)."""
+        reported = self.runner.client.hgetall(self._key("streams"))
+        mine = self.runner.worker_id.encode()
+        return self.hub.subscriber_count + sum(int(count) for worker, count in reported.items() if worker != mine)
 
     def job_stream(self, job_id: str, last_event_id: str | None,
                    viewer: Owner = EVERYONE) -> Stream | None:
