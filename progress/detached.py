@@ -25,6 +25,10 @@ LAST_CHUNK = b"0\r\n\r\n"
 
 HEARTBEAT_CHUNK = http_chunk(HEARTBEAT)
 
+PINGS_PER_TURN = 500
+"""Heartbeats written before the heartbeat greenlet lets the loop run others (about 1.6 ms,
+at 3.3 µs each measured on socketpairs)."""
+
 OnEnd = Callable[[ChunkedSocket, bool], None]
 """Called once with the connection when the stream is over, and whether it may serve
 another request (the body ended cleanly and the server is not stopping)."""
@@ -48,13 +52,16 @@ class Heartbeats:
         self._drainers.discard(drainer)
 
     def _run(self) -> None:
-        """Every quarter of `quiet_s`, so no stream stays silent much past it."""
+        """Every quarter of `quiet_s`, so no stream stays silent much past it. Streams that got
+        the same events fall quiet together, so the loop gets a turn after every batch."""
         try:
             while self._drainers:
                 gevent.sleep(self.quiet_s / 4)
                 quiet_since = time.monotonic() - self.quiet_s
-                for drainer in tuple(self._drainers):
+                for n, drainer in enumerate(tuple(self._drainers), 1):
                     drainer.ping(quiet_since)
+                    if n % PINGS_PER_TURN == 0:
+                        gevent.sleep(0)
         finally:
             self._greenlet = None
 
