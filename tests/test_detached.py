@@ -144,3 +144,21 @@ def test_a_write_failing_as_the_stream_opens_releases_the_subscription():
     ends = detach(Opened(b"first", hub.subscribe()), sock)
     assert ends.calls == [False]
     assert hub.subscriber_count == 0
+
+
+def test_the_heartbeat_greenlet_lets_the_loop_run_between_batches(monkeypatch):
+    monkeypatch.setattr("progress.detached.PINGS_PER_TURN", 2)
+    hub, heartbeats = Hub(), Heartbeats(0.04)
+    socks = [SmallSocket() for _ in range(6)]
+    for sock in socks:  # all at once, so all fall quiet in the same tick
+        Stream(lambda: Opened(b"first", hub.subscribe()), heartbeats).run_detached(sock, HEAD, Ends())  # type: ignore[arg-type]
+    seen: set[int] = set()
+
+    def watch() -> None:
+        while len(seen) < 7:
+            seen.add(sum(sock.wire.count(HEARTBEAT_CHUNK) for sock in socks))
+            gevent.sleep(0)
+
+    watcher = gevent.spawn(watch)
+    watcher.join(timeout=1)
+    assert {2, 4} <= seen  # the loop ran while the first tick's heartbeats were part written
