@@ -250,6 +250,10 @@ class Hub:
         """Open subscriptions of one viewer, for the per-owner stream limit."""
         return self._per_viewer[viewer.name]
 
+    def subscriptions_by_viewer(self) -> dict[str, int]:
+        """Open subscriptions of every viewer that has any (a Redis worker reports them)."""
+        return dict(self._per_viewer)
+
     def publish(self, type: str, job_id: str, payload: str, terminal: bool = False,
                 owner: str = EVERYONE.name) -> Event:
         """Encode once, remember for resume, hand to every subscriber; never waits."""

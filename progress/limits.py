@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
 from .errors import RateLimited
 
@@ -16,6 +17,17 @@ class OwnerLimits:
     streams: int = 0
     queued: int = 0
     jobs_per_minute: int = 0
+
+
+class CreationRate(Protocol):
+    """Spends one of an owner's job creations, or raises `RateLimited`."""
+
+    def take(self, key: str) -> None: ...
+
+
+def too_many_jobs(per_minute: int, wait_s: float) -> RateLimited:
+    """The 429 of the creation rate, with `Retry-After` when a token is back."""
+    return RateLimited(f"Too many new jobs; at most {per_minute} a minute.", math.ceil(wait_s))
 
 
 class RateLimiter:
@@ -39,8 +51,7 @@ class RateLimiter:
         tokens, at = self._buckets.get(key, (self.capacity, now))
         tokens = min(self.capacity, tokens + (now - at) * self.per_second)
         if tokens < 1:
-            retry_after = math.ceil((1 - tokens) / self.per_second)
-            raise RateLimited(f"Too many new jobs; at most {int(self.capacity)} a minute.", retry_after)
+            raise too_many_jobs(int(self.capacity), (1 - tokens) / self.per_second)
         self._buckets[key] = (tokens - 1, now)
         if len(self._buckets) > 10_000:
             self._drop_full(now)

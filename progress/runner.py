@@ -19,7 +19,7 @@ from .context import JobContext
 from .errors import Cancelled, Interrupted, NotCancellable, QueueFull, RateLimited, ShuttingDown
 from .hub import Hub
 from .jobs import Job, JobState
-from .limits import OwnerLimits, RateLimiter
+from .limits import CreationRate, OwnerLimits, RateLimiter
 from .registry import KindRegistry
 from .results import ResultStore
 from .sse import SERVER_STOPPING
@@ -77,7 +77,7 @@ class JobRunner:
         self.queue_size = queue_size
         self.keep_s = keep_s
         self.limits = limits
-        self._creation_rate = RateLimiter(limits.jobs_per_minute)
+        self._creation_rate: CreationRate = RateLimiter(limits.jobs_per_minute)
         self.accepting = True
         self._waiting: deque[Job] = deque()
         self._running: dict[str, _Run] = {}

@@ -138,8 +138,11 @@ class StreamService:
             first = self._retry + _frames(missed)
         return Opened(first, self.hub.subscribe(None, viewer))
 
+    def _streams_of(self, viewer: Owner) -> int:
+        return self.hub.subscriptions_of(viewer)
+
     def _check_limit(self, viewer: Owner) -> None:
-        if self.streams_per_owner and self.hub.subscriptions_of(viewer) >= self.streams_per_owner:
+        if self.streams_per_owner and self._streams_of(viewer) >= self.streams_per_owner:
             raise RateLimited(f"You already have {self.streams_per_owner} streams open.",
                               retry_after=defaults.QUEUE_FULL_RETRY_AFTER_S)
 

@@ -317,3 +317,25 @@ def test_healthz_counts_the_streams_of_every_worker(three, pinned, readers):
     while not all(asker.get("/healthz").json()["streams"] == 6 for asker in askers.values()):
         assert time.monotonic() < deadline, [asker.get("/healthz").json() for asker in askers.values()]
         time.sleep(0.2)
+
+
+def test_the_per_owner_limits_hold_for_the_whole_deployment(server_factory, redis_server, pinned_factory, readers):
+    server = server_factory(env={"REDIS_URL": redis_server.url, "LIMIT_STREAMS_PER_OWNER": "2",
+                                 "LIMIT_JOBS_PER_MINUTE": "3"}, args=("--workers", "3"))
+    pins = pinned_factory(server)
+    first, a = pins.client()
+    second, b = pins.client(avoid={a})
+    third, _ = pins.client(avoid={a, b})
+    for client in (first, second):  # one stream each on two workers: the owner's limit is reached
+        readers.append(StreamReader(client, "/api/events"))
+        readers[-1].wait_for(lambda events: events)
+    deadline = time.monotonic() + 10
+    while third.get("/healthz").json()["streams"] != 2:  # the third worker has heard of both
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    with third.stream("GET", "/api/events") as refused:  # a stream let through would never end
+        assert refused.status_code == 429 and json.loads(refused.read())["error"]["code"] == "rate_limited"
+    for client in (pins.client(on={a})[0], pins.client(on={b})[0], third):  # three a minute, across workers
+        assert client.post("/api/jobs", json={"kind": "sleep", "params": {"seconds": 0}}).status_code == 202
+    too_many = third.post("/api/jobs", json={"kind": "sleep", "params": {"seconds": 0}})
+    assert too_many.status_code == 429 and int(too_many.headers["Retry-After"]) > 0

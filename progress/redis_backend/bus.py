@@ -58,6 +58,9 @@ class RedisHub:
     def subscriptions_of(self, viewer: Owner) -> int:
         return self.local.subscriptions_of(viewer)
 
+    def subscriptions_by_viewer(self) -> dict[str, int]:
+        return self.local.subscriptions_by_viewer()
+
     def subscribe(self, job_id: str | None = None, viewer: Owner = EVERYONE) -> Subscription:
         return self.local.subscribe(job_id, viewer)
 

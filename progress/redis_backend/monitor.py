@@ -40,6 +40,7 @@ class Monitor:
                 pipe.delete(self._key(f"alive:{self.runner.worker_id}"))
                 pipe.srem(self._key("workers"), self.runner.worker_id)
                 pipe.hdel(self._key("streams"), self.runner.worker_id)
+                pipe.delete(self._key(f"streams_of:{self.runner.worker_id}"))
                 pipe.execute()
         except RedisError as error:
             self.runner.outage.failed(error, "stopping")
@@ -62,10 +63,17 @@ class Monitor:
         self.runner._dispatch()
 
     def beat(self) -> None:
+        """Alive, with this worker's open streams: in all, and by owner for the stream limit."""
+        hub, worker = self.runner.hub, self.runner.worker_id
+        by_owner = hub.subscriptions_by_viewer()
         with self.runner.client.pipeline() as pipe:
-            pipe.set(self._key(f"alive:{self.runner.worker_id}"), 1, ex=ALIVE_TTL_S)
-            pipe.sadd(self._key("workers"), self.runner.worker_id)
-            pipe.hset(self._key("streams"), self.runner.worker_id, self.runner.hub.subscriber_count)
+            pipe.set(self._key(f"alive:{worker}"), 1, ex=ALIVE_TTL_S)
+            pipe.sadd(self._key("workers"), worker)
+            pipe.hset(self._key("streams"), worker, hub.subscriber_count)
+            pipe.delete(self._key(f"streams_of:{worker}"))
+            if by_owner:
+                pipe.hset(self._key(f"streams_of:{worker}"), mapping=by_owner)
+                pipe.expire(self._key(f"streams_of:{worker}"), ALIVE_TTL_S)
             pipe.execute()
 
     def bury_the_dead(self) -> None:

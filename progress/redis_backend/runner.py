@@ -31,6 +31,7 @@ from ..runner import STOPPED_WHILE_QUEUED, STOPPED_WHILE_RUNNING, JobRunner, _lo
 from ..sse import SERVER_STOPPING
 from .bus import RedisHub
 from .connection import Connection, Outage
+from .limits import RedisRateLimiter
 from .records import Entry, entry_rest, job_of, record_of
 from .scripts import Scripts
 from .store import RedisJobStore
@@ -60,6 +61,7 @@ class RedisJobRunner(JobRunner):
         self.connection = connection
         self.outage = outage
         self.scripts = Scripts(client)
+        self._creation_rate = RedisRateLimiter(self.limits.jobs_per_minute, self.scripts.take_token, connection.key)
         self.store = RedisJobStore(client, connection)  # type: ignore[assignment]
         self.unsettled: set[str] = set()
         """Jobs this worker lost track of while Redis was away; settled once it is back."""

@@ -18,6 +18,9 @@ replicas) is assumed, not Redis Cluster. The layout:
     hist:<id>, progress   a job's `state` events; each job's newest `progress`
     states                the last 1000 `state` events, for `/api/events` resumes
     workers, alive:<w>    registered workers and their heartbeat keys (with a TTL)
+    streams               hash: worker -> its open streams, for `/healthz`
+    streams_of:<w>        hash: owner -> a worker's open streams of that owner (with a TTL)
+    rate:<owner>          an owner's job-creation token bucket: tokens, at (with a TTL)
 
 An event entry is `<id>\\n<type>\\n<1 if terminal else 0>\\n<job id>\\n<owner>\\n<data>`.
 """
@@ -210,6 +213,24 @@ return records
 """
 
 
+TAKE_TOKEN = """
+-- KEYS: the owner's bucket; ARGV: tokens a minute. Returns '0', or the seconds until a
+-- token is back. The same bucket as `progress.limits.RateLimiter`, on Redis' clock.
+local capacity = tonumber(ARGV[1])
+local per_second = capacity / 60
+local time = redis.call('TIME')
+local now = tonumber(time[1]) + tonumber(time[2]) / 1000000
+local bucket = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(bucket[1]) or capacity
+local at = tonumber(bucket[2]) or now
+tokens = math.min(capacity, tokens + (now - at) * per_second)
+if tokens < 1 then return tostring((1 - tokens) / per_second) end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens - 1), 'at', tostring(now))
+redis.call('EXPIRE', KEYS[1], 61)  -- a bucket left alone a minute is full: the same as none
+return '0'
+"""
+
+
 class Scripts:
     """The scripts registered on one client; redis-py reloads them after a Redis restart."""
 
@@ -219,3 +240,4 @@ class Scripts:
         self.view_job: Script = client.register_script(VIEW_JOB)
         self.view_all: Script = client.register_script(VIEW_ALL)
         self.forget: Script = client.register_script(FORGET)
+        self.take_token: Script = client.register_script(TAKE_TOKEN)

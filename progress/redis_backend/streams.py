@@ -87,6 +87,16 @@ class RedisStreams(StreamService):
         job = view.job
         return Stream(lambda: self._open_job(job, since, viewer), self.heartbeats)
 
+    def _streams_of(self, viewer: Owner) -> int:
+        """The viewer's streams on every worker: here now, elsewhere as of the last heartbeat.
+        Within that second, workers admit on stale counts: a burst may pass the limit a little."""
+        client, mine = self.runner.client, self.runner.worker_id.encode()
+        with client.pipeline() as pipe:
+            for worker in client.smembers(self._key("workers")) - {mine}:
+                pipe.hget(self._key(f"streams_of:{worker.decode()}"), viewer.name)
+            elsewhere = sum(int(count) for count in pipe.execute() if count)
+        return self.hub.subscriptions_of(viewer) + elsewhere
+
     def _open_job(self, job: Job, since: int | None, viewer: Owner) -> Opened:
         sub = self.hub.subscribe(job.id, viewer)
         try:
