@@ -52,12 +52,14 @@ class Heartbeats:
         self._drainers.discard(drainer)
 
     def _run(self) -> None:
-        """Every quarter of `quiet_s`, so no stream stays silent much past it. Streams that got
-        the same events fall quiet together, so the loop gets a turn after every batch."""
+        """Every quarter of `quiet_s`, to the streams that would otherwise pass `quiet_s` in
+        silence before the next round. Streams that got the same events fall quiet together,
+        so the loop gets a turn after every batch."""
+        tick = self.quiet_s / 4
         try:
             while self._drainers:
-                gevent.sleep(self.quiet_s / 4)
-                quiet_since = time.monotonic() - self.quiet_s
+                gevent.sleep(tick)
+                quiet_since = time.monotonic() - (self.quiet_s - tick)
                 for n, drainer in enumerate(tuple(self._drainers), 1):
                     drainer.ping(quiet_since)
                     if n % PINGS_PER_TURN == 0:
