@@ -1,7 +1,7 @@
-"""`Monitor`: each worker's once-a-second chores. It proves this worker alive (with its count
-of open streams, for `/healthz`), ends the jobs of workers that died (SIGKILL, a lost host)
-as `interrupted`, settles jobs this worker lost while Redis was away, forgets jobs past
-retention, and wakes the dispatcher as a fallback."""
+"""`Monitor`: each worker's once-a-second chores. It proves this worker alive (with its
+streams by owner, for `/healthz` and the stream limit), ends the jobs of workers that died
+(SIGKILL, a lost host) as `interrupted`, settles jobs this worker lost while Redis was away,
+forgets jobs past retention, and wakes the dispatcher as a fallback."""
 
 from __future__ import annotations
 
@@ -39,7 +39,6 @@ class Monitor:
             with self.runner.client.pipeline() as pipe:
                 pipe.delete(self._key(f"alive:{self.runner.worker_id}"))
                 pipe.srem(self._key("workers"), self.runner.worker_id)
-                pipe.hdel(self._key("streams"), self.runner.worker_id)
                 pipe.delete(self._key(f"streams_of:{self.runner.worker_id}"))
                 pipe.execute()
         except RedisError as error:
@@ -63,13 +62,12 @@ class Monitor:
         self.runner._dispatch()
 
     def beat(self) -> None:
-        """Alive, with this worker's open streams: in all, and by owner for the stream limit."""
-        hub, worker = self.runner.hub, self.runner.worker_id
-        by_owner = hub.subscriptions_by_viewer()
+        """Alive, with this worker's open streams by owner (the stream limit and `/healthz`)."""
+        worker = self.runner.worker_id
+        by_owner = self.runner.hub.subscriptions_by_viewer()
         with self.runner.client.pipeline() as pipe:
             pipe.set(self._key(f"alive:{worker}"), 1, ex=ALIVE_TTL_S)
             pipe.sadd(self._key("workers"), worker)
-            pipe.hset(self._key("streams"), worker, hub.subscriber_count)
             pipe.delete(self._key(f"streams_of:{worker}"))
             if by_owner:
                 pipe.hset(self._key(f"streams_of:{worker}"), mapping=by_owner)
@@ -88,7 +86,6 @@ class Monitor:
             for job_id in held:
                 self.runner.interrupt(job_id, worker, DIED)
             client.srem(self._key("workers"), worker)
-            client.hdel(self._key("streams"), worker)
 
     def settle(self) -> None:
         """Jobs this worker ran when Redis went away: their greenlets are gone, so end them."""

@@ -18,8 +18,8 @@ replicas) is assumed, not Redis Cluster. The layout:
     hist:<id>, progress   a job's `state` events; each job's newest `progress`
     states                the last 1000 `state` events, for `/api/events` resumes
     workers, alive:<w>    registered workers and their heartbeat keys (with a TTL)
-    streams               hash: worker -> its open streams, for `/healthz`
-    streams_of:<w>        hash: owner -> a worker's open streams of that owner (with a TTL)
+    streams_of:<w>        hash: owner -> a worker's open streams of that owner (with a TTL),
+                          for the stream limit and `/healthz`
     rate:<owner>          an owner's job-creation token bucket: tokens, at (with a TTL)
 
 An event entry is `<id>\\n<type>\\n<1 if terminal else 0>\\n<job id>\\n<owner>\\n<data>`.

@@ -8,9 +8,12 @@ exactly once and none at or below it is sent twice (mercure#178's race, across w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from redis import RedisError
+from redis.client import Pipeline
 
 from .. import defaults
 from ..access import EVERYONE, Owner
@@ -67,9 +70,8 @@ class RedisStreams(StreamService):
     def open_count(self) -> int:
         """Streams open on every worker: this one's now, the others' as of their last heartbeat
         (at most a second old, `monitor.py`)."""
-        reported = self.runner.client.hgetall(self._key("streams"))
-        mine = self.runner.worker_id.encode()
-        return self.hub.subscriber_count + sum(int(count) for worker, count in reported.items() if worker != mine)
+        reported = self._reported_elsewhere(lambda pipe, key: pipe.hvals(key))
+        return self.hub.subscriber_count + sum(int(count) for counts in reported for count in counts)
 
     def job_stream(self, job_id: str, last_event_id: str | None,
                    viewer: Owner = EVERYONE) -> Stream | None:
@@ -90,12 +92,17 @@ class RedisStreams(StreamService):
     def _streams_of(self, viewer: Owner) -> int:
         """The viewer's streams on every worker: here now, elsewhere as of the last heartbeat.
         Within that second, workers admit on stale counts: a burst may pass the limit a little."""
+        reported = self._reported_elsewhere(lambda pipe, key: pipe.hget(key, viewer.name))
+        return self.hub.subscriptions_of(viewer) + sum(int(count) for count in reported if count)
+
+    def _reported_elsewhere(self, ask: Callable[[Pipeline, str], object]) -> list[Any]:
+        """`ask` of every other worker's `streams_of:<worker>` hash (its streams by owner), in
+        one round trip."""
         client, mine = self.runner.client, self.runner.worker_id.encode()
         with client.pipeline() as pipe:
             for worker in client.smembers(self._key("workers")) - {mine}:
-                pipe.hget(self._key(f"streams_of:{worker.decode()}"), viewer.name)
-            elsewhere = sum(int(count) for count in pipe.execute() if count)
-        return self.hub.subscriptions_of(viewer) + elsewhere
+                ask(pipe, self._key(f"streams_of:{worker.decode()}"))
+            return pipe.execute()
 
     def _open_job(self, job: Job, since: int | None, viewer: Owner) -> Opened:
         sub = self.hub.subscribe(job.id, viewer)
