@@ -24,6 +24,9 @@ class ServiceOptions:
     retry_ms: int = defaults.SSE_RETRY_MS
     heartbeat_s: float = defaults.SSE_HEARTBEAT_S
     results_dir: str | None = None
+    """Where result files live; None: a temporary folder removed at exit (in-memory use)."""
+    jobs_db: str = ":memory:"
+    """Where jobs and their events are kept: an SQLite file, or `:memory:` for this process only."""
     limits: OwnerLimits = OwnerLimits()
     redis_url: str | None = None
     """Keep jobs, queue and events in Redis, shared by several workers (`progress.redis_backend`)."""
