@@ -1,42 +1,17 @@
-"""In-memory pub/sub: one id counter, a bounded history for resume, a mailbox per reader.
-
-The interface is small (publish, subscribe, missed, forget, close) so that a Redis
-hub can stand in for it with the same contract.
-"""
+"""This process's fan-out: a bounded mailbox per reader, fed with every committed event."""
 
 from __future__ import annotations
 
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Protocol
 
 from . import defaults
 from .access import EVERYONE, Owner
 from .direct_write import ChunkedSocket, http_chunk
-from .sse import encode_event
+from .events import Event
 from .wakeup import Wakeup
-
-
-@dataclass(slots=True, frozen=True)
-class Event:
-    """One published event, encoded once for every subscriber."""
-
-    id: int
-    type: str
-    job_id: str
-    frame: bytes
-    terminal: bool
-    owner: str
-
-
-@dataclass(slots=True)
-class _JobHistory:
-    """What resume needs of one job: all its `state` events and its newest `progress`."""
-
-    states: list[Event] = field(default_factory=list)
-    progress: Event | None = None
 
 
 class Writer(Protocol):
@@ -146,7 +121,7 @@ class Subscription:
 
     def skip_through(self, event_id: int) -> None:
         """Drop pending and later events up to `event_id`: a snapshot read elsewhere covers them
-        (a Redis hub subscribes first, then reads its snapshot, so nothing falls in between)."""
+        (a stream subscribes first, then reads its snapshot, so nothing falls in between)."""
         self._skip_through = event_id
         self._pending = {key: event for key, event in self._pending.items() if event.id > event_id}
         if not self._pending and not self.closed:
@@ -213,17 +188,13 @@ class Subscription:
 
 
 class Hub:
-    """Publishes job events with strictly increasing ids and remembers what resume needs."""
+    """Fans every committed event out to this process's subscribers; never waits, keeps nothing.
 
-    def __init__(self, state_history: int = defaults.STATE_HISTORY,
-                 mailbox_limit: int = defaults.MAILBOX_MAX_EVENTS) -> None:
-        # The counter starts at the start time in µs, so a restart never reuses an id.
-        self.first_id = int(time.time() * 1_000_000)
-        self.last_id = self.first_id - 1
+    Ids and history belong to the job store (progress/store.py): the hub only counts.
+    """
+
+    def __init__(self, mailbox_limit: int = defaults.MAILBOX_MAX_EVENTS) -> None:
         self._mailbox_limit = mailbox_limit
-        self._histories: dict[str, _JobHistory] = {}
-        self._states: deque[Event] = deque(maxlen=state_history)
-        self._floor = self.last_id  # resume from below this id gets a fresh snapshot
         self._all: set[Subscription] = set()
         self._by_job: dict[str, set[Subscription]] = {}
         self._per_viewer: Counter[str] = Counter()
@@ -254,36 +225,14 @@ class Hub:
         """Open subscriptions of every viewer that has any (a Redis worker reports them)."""
         return dict(self._per_viewer)
 
-    def publish(self, type: str, job_id: str, payload: str, terminal: bool = False,
-                owner: str = EVERYONE.name) -> Event:
-        """Encode once, remember for resume, hand to every subscriber; never waits."""
-        self.last_id += 1
-        event = Event(self.last_id, type, job_id, encode_event(type, self.last_id, payload),
-                      terminal, owner)
-        self._remember(event)
-        self.relay(event)
-        return event
-
     def relay(self, event: Event) -> None:
-        """Hand an event to every subscriber; a Redis hub's reader calls this with events whose
-        ids were assigned elsewhere (their history is kept in Redis, not here)."""
-        self.last_id = max(self.last_id, event.id)
+        """Hand an event to every subscriber that wants it."""
         self.published += 1
         chunk = http_chunk(event.frame)
         for sub in tuple(self._all):
             sub.deliver(event, chunk)
         for sub in tuple(self._by_job.get(event.job_id, ())):
             sub.deliver(event, chunk)
-
-    def _remember(self, event: Event) -> None:
-        history = self._histories.setdefault(event.job_id, _JobHistory())
-        if event.type == "progress":
-            history.progress = event
-            return
-        history.states.append(event)
-        if len(self._states) == self._states.maxlen:
-            self._floor = max(self._floor, self._states[0].id)
-        self._states.append(event)
 
     def subscribe(self, job_id: str | None = None, viewer: Owner = EVERYONE) -> Subscription:
         """A mailbox for every job's events (`job_id` None) or one job's, as `viewer` may see them."""
@@ -312,42 +261,6 @@ class Hub:
         self._per_viewer[sub.viewer.name] -= 1
         if not self._per_viewer[sub.viewer.name]:
             del self._per_viewer[sub.viewer.name]
-
-    def missed(self, since: int | None, job_id: str | None = None,
-               viewer: Owner = EVERYONE) -> list[Event] | None:
-        """The events after `since` in id order that `viewer` may see, or None when a fresh
-        snapshot is due: no id, an id above the newest, or one older than what is still held."""
-        if since is None or since > self.last_id or since < self.first_id - 1:
-            return None
-        if job_id is not None:
-            history = self._histories.get(job_id)
-            if history is None:
-                return None
-            events = [event for event in history.states if event.id > since]
-            progress = [history.progress] if history.progress else []
-        else:
-            if since < self._floor:
-                return None
-            events = [event for event in self._states if event.id > since]
-            progress = [h.progress for h in self._histories.values() if h.progress]
-        events.extend(event for event in progress if event.id > since)
-        return sorted((event for event in events if viewer.may_see(event.owner)),
-                      key=lambda event: event.id)
-
-    def terminal_id(self, job_id: str) -> int | None:
-        """The id of the event that ended the job, if it ended."""
-        history = self._histories.get(job_id)
-        if history and history.states and history.states[-1].terminal:
-            return history.states[-1].id
-        return None
-
-    def forget(self, job_id: str) -> None:
-        """Drop a job's history; resuming from before its last event now gets a snapshot."""
-        history = self._histories.pop(job_id, None)
-        if history is None:
-            return
-        newest = max([e.id for e in history.states] + ([history.progress.id] if history.progress else []))
-        self._floor = max(self._floor, newest)
 
     def close(self, farewell: bytes) -> None:
         """End every subscription after what it has pending, then `farewell`."""

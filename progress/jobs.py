@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import base64
+import copy
 import functools
-import itertools
+import json
 import os
 import time
 from dataclasses import dataclass
@@ -34,10 +35,6 @@ _NEXT_STATES = {
     JobState.QUEUED: {JobState.RUNNING, JobState.CANCELLED, JobState.INTERRUPTED},
     JobState.RUNNING: {JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED, JobState.INTERRUPTED},
 }
-
-
-_sequence = itertools.count()
-"""Creation order, for sorting newest first where timestamps may tie."""
 
 
 def new_job_id() -> str:
@@ -109,7 +106,7 @@ class Job:
     def __init__(self, kind: str, params: dict[str, Any], total: int | None = None,
                  owner: str = "anonymous") -> None:
         self.id = new_job_id()
-        self.sequence = next(_sequence)
+        self.sequence = 0  # creation order, given by the store that keeps the job
         self.owner = owner  # not in the job object: an owner sees only their own jobs anyway
         self.kind = kind
         self.params = params
@@ -177,7 +174,41 @@ class Job:
             "result": self.result.to_dict(self) if self.result else None,
         }
 
+    def copy(self) -> Job:
+        """A copy to change: a store's own job changes only when a commit succeeds."""
+        return copy.copy(self)
+
+    def to_record(self) -> str:
+        """Everything needed to rebuild the job in any process; times stay exact floats."""
+        result = self.result
+        return json.dumps({
+            "id": self.id, "owner": self.owner, "kind": self.kind, "params": self.params,
+            "state": self.state.value, "done": self.progress.done, "total": self.progress.total,
+            "message": self.progress.message, "created": self.created_at, "started": self.started_at,
+            "finished": self.finished_at, "error": self.error,
+            "result": [result.path, result.content_type, result.extension, result.size] if result else None,
+        }, separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def from_record(cls, record: str | bytes, sequence: int = 0) -> Job:
+        """The job a record (`to_record`) describes."""
+        fields = json.loads(record)
+        job = cls.__new__(cls)
+        job.id, job.owner, job.kind, job.params = fields["id"], fields["owner"], fields["kind"], fields["params"]
+        job.sequence = sequence
+        job.state = JobState(fields["state"])
+        job.progress = Progress(fields["done"], fields["total"], fields["message"])
+        job.created_at, job.started_at, job.finished_at = fields["created"], fields["started"], fields["finished"]
+        job.error = fields["error"]
+        job.result = ResultFile(*fields["result"]) if fields["result"] else None
+        return job
+
     def _move_to(self, state: JobState) -> None:
         if state not in _NEXT_STATES.get(self.state, ()):
             raise IllegalTransition(f"job {self.id} cannot go from {self.state.value} to {state.value}")
         self.state = state
+
+
+def job_json(job: Job) -> str:
+    """Compact JSON of a job, so an event's `data:` is one line."""
+    return json.dumps(job.to_dict(), separators=(",", ":"), ensure_ascii=False)

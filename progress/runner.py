@@ -1,11 +1,16 @@
-"""`JobRunner`: a bounded queue, a few job greenlets, cancel, shutdown and retention."""
+"""`JobRunner`: this process's share of the jobs: it takes queued jobs from the store while it
+has a free slot, runs each kind in a greenlet, reports progress, cancels and shuts down.
+
+Every change of a job is a commit to the store (progress/store.py) that checks the state it
+expects, so whichever store keeps the jobs (memory, SQLite, Redis) the runner is the same.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
+import os
 import time
-from collections import deque
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -16,10 +21,12 @@ from gevent.event import Event as Signal
 from . import defaults
 from .access import EVERYONE, Owner
 from .context import JobContext
-from .errors import Cancelled, Interrupted, NotCancellable, QueueFull, RateLimited, ShuttingDown
+from .errors import Cancelled, Interrupted, JobNotFound, NotCancellable, ShuttingDown
+from .feed import ProcessFeed
 from .hub import Hub
 from .jobs import Job, JobState
-from .limits import CreationRate, OwnerLimits, RateLimiter
+from .limits import OwnerLimits
+from .memory_store import STOPPED_WHILE_RUNNING
 from .registry import KindRegistry
 from .results import ResultStore
 from .sse import SERVER_STOPPING
@@ -29,7 +36,12 @@ from .throttle import ProgressThrottle
 log = logging.getLogger("progress.runner")
 
 STOPPED_WHILE_QUEUED = "The server stopped before the job started."
-STOPPED_WHILE_RUNNING = "The server stopped before the job finished."
+
+DISPATCH_FALLBACK_S = 1.0
+"""The dispatcher looks for work at least this often, even if no event woke it."""
+
+RETENTION_TICK_S = 1.0
+"""How often jobs past `keep_s` are forgotten."""
 
 
 @dataclass(slots=True)
@@ -48,7 +60,7 @@ def one_line_error(exc: BaseException, limit: int = 300) -> str:
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
-def _log_state(job: Job) -> None:
+def log_state(job: Job) -> None:
     """One structured line per state change; never the params, which may hold secrets."""
     since = job.finished_at or job.started_at or job.created_at
     began = job.started_at if job.finished_at and job.started_at else job.created_at
@@ -56,119 +68,147 @@ def _log_state(job: Job) -> None:
              job.state.value, since - began)
 
 
-def job_json(job: Job) -> str:
-    """Compact JSON of a job, so an event's `data:` is one line."""
-    return json.dumps(job.to_dict(), separators=(",", ":"), ensure_ascii=False)
-
-
 class JobRunner:
-    """Runs at most `concurrency` jobs at once, oldest first, with at most `queue_size` waiting."""
+    """Runs at most `concurrency` jobs at once, oldest first, from the store's queue."""
 
-    def __init__(self, registry: KindRegistry, hub: Hub, results: ResultStore, *,
+    def __init__(self, registry: KindRegistry, hub: Hub, results: ResultStore, store: JobStore, *,
                  concurrency: int = defaults.JOBS_CONCURRENCY,
-                 queue_size: int = defaults.JOBS_QUEUE_SIZE,
                  keep_s: float = defaults.JOBS_KEEP_S,
                  limits: OwnerLimits = OwnerLimits()) -> None:
         self.registry = registry
         self.hub = hub
         self.results = results
-        self.store = JobStore()
+        self.store = store
         self.concurrency = concurrency
-        self.queue_size = queue_size
         self.keep_s = keep_s
-        self.limits = limits
-        self._creation_rate: CreationRate = RateLimiter(limits.jobs_per_minute)
+        self.holder = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        """Who holds the jobs this process runs, in a store shared by several."""
+        self._creation_rate = store.creation_rate(limits.jobs_per_minute)
         self.accepting = True
-        self._waiting: deque[Job] = deque()
         self._running: dict[str, _Run] = {}
-        self._job_finished = Signal()
-        self._reaper: gevent.Greenlet | None = None
+        self._wake = Signal()
+        self._stopped = Signal()
+        self._chores: list[gevent.Greenlet] = []
         self.finish_listeners: list[Callable[[Job], None]] = []
-        """Called with each job as it reaches a terminal state (e.g. `/metrics` durations)."""
+        """Called with each job this process ran as it ends (e.g. `/metrics` durations)."""
+
+    def start(self) -> None:
+        self.store.start(ProcessFeed(self.hub, self.wake, self.cancel_here), self.holder)
+        self._chores = [gevent.spawn(self._dispatch_forever), gevent.spawn(self._forget_forever)]
 
     # Requests -------------------------------------------------------------------
 
     def submit(self, kind_name: str, params: Any, owner: Owner = EVERYONE) -> Job:
-        """Validate, queue and announce a job of `owner`; it starts as soon as a slot is free."""
+        """Validate and commit a job of `owner`; it starts as soon as a slot is free."""
         if not self.accepting:
             raise ShuttingDown("The server is stopping and takes no new jobs.")
         kind, params = self.registry.validate(kind_name, params)
-        if self.waiting_count() >= self.queue_size and len(self._running) >= self.concurrency:
-            raise QueueFull(f"{self.queue_size} jobs are already waiting; try again later.",
-                            retry_after=defaults.QUEUE_FULL_RETRY_AFTER_S)
-        if self.limits.queued and self.store.queued_by_owner[owner.name] >= self.limits.queued:
-            raise RateLimited(f"You already have {self.limits.queued} jobs waiting.",
-                              retry_after=defaults.QUEUE_FULL_RETRY_AFTER_S)
         self._creation_rate.take(owner.name)
         job = Job(kind.name, params, total=kind.initial_total(params), owner=owner.name)
         self.store.add(job)
-        self._publish("state", job)
-        _log_state(job)
-        self._waiting.append(job)
-        self._dispatch()
+        log_state(job)
         return job
 
     def get(self, job_id: str, viewer: Owner = EVERYONE) -> Job:
-        return self.store.get(job_id, viewer)
-
-    def waiting_count(self) -> int:
-        """Queued jobs with no slot yet (a job whose greenlet is about to start doesn't wait)."""
-        starting = sum(1 for run in self._running.values() if run.job.state is JobState.QUEUED)
-        return self.store.counts[JobState.QUEUED] - starting
+        """The job, if `viewer` may see it: someone else's job is as missing as no job, so ids leak nothing."""
+        job = self.store.get(job_id)
+        if job is None or not viewer.may_see(job.owner):
+            raise JobNotFound()
+        return job
 
     def list(self, states: Iterable[JobState] | None, limit: int, viewer: Owner = EVERYONE) -> list[Job]:
         return self.store.newest_first(states, limit, viewer)
 
     def cancel(self, job_id: str, viewer: Owner = EVERYONE) -> Job:
-        """A queued job is cancelled at once; a running one is asked, then stopped after a grace."""
-        job = self.store.get(job_id, viewer)
-        if job.terminal:
-            raise NotCancellable(f"The job is already {job.state.value}.")
-        run = self._running.get(job.id)
-        if job.state is JobState.QUEUED:  # waiting, or spawned but not started: it will never run
-            self._finish(job, JobState.CANCELLED)
-        elif run is not None:
+        """A queued job is cancelled at once; a running one is asked to stop wherever it runs,
+        and stopped after a grace."""
+        while True:  # each lost race means the job moved on: look again
+            job = self.get(job_id, viewer)
+            if job.terminal:
+                raise NotCancellable(f"The job is already {job.state.value}.")
+            if job.state is JobState.RUNNING:
+                if job.id in self._running:
+                    self.cancel_here(job.id)
+                else:
+                    self.store.request_cancel(job.id)
+                return job
+            if self._end(job, JobState.CANCELLED, holder=""):  # whoever claimed it
+                return job
+
+    def wake(self) -> None:
+        """Look for queued work now (a job was queued or a slot came free)."""
+        self._wake.set()
+
+    def cancel_here(self, job_id: str) -> None:
+        """Ask a job running here to stop; kill it after the grace if it does not."""
+        run = self._running.get(job_id)
+        if run is not None and run.job.state is JobState.RUNNING:
             self._ask_to_stop(run)
-        return job
 
     def shutdown(self, grace: float = defaults.SHUTDOWN_GRACE_S) -> None:
-        """Stop taking jobs; give running ones `grace` seconds, mark the rest `interrupted`, end streams."""
+        """Stop taking jobs; give running ones `grace` seconds, then mark them `interrupted`.
+        Queued jobs wait for the next start where the store outlives this process. A second
+        call (gunicorn's master passes SIGTERM on to a worker that had it already) waits for the first."""
+        if not self.accepting:
+            self._stopped.wait()
+            return
         self.accepting = False
-        for job in self.store.unfinished():
-            if job.state is JobState.QUEUED:
-                self._finish(job, JobState.INTERRUPTED, STOPPED_WHILE_QUEUED)
-        gevent.joinall([run.greenlet for run in self._running.values()], timeout=grace)
-        for job in self.store.unfinished():
-            self._finish(job, JobState.INTERRUPTED, STOPPED_WHILE_RUNNING)
-            self._force_stop(job, Interrupted)
+        for chore in self._chores:
+            chore.kill(block=False)
+        try:
+            if not self.store.durable:
+                for job in self.store.unfinished():
+                    if job.state is JobState.QUEUED:
+                        self._end(job.copy(), JobState.INTERRUPTED, STOPPED_WHILE_QUEUED, holder="")
+            gevent.joinall([run.greenlet for run in self._running.values()], timeout=grace)
+            for run in list(self._running.values()):
+                if run.job.state is JobState.RUNNING:  # a claimed job never started: it is released
+                    self._finish(run, JobState.INTERRUPTED, STOPPED_WHILE_RUNNING)
+                    self._force_stop(run.job, Interrupted)
+        except self.store.outage_errors as error:
+            self.store.outage.failed(error, "stopping")
         self.hub.close(SERVER_STOPPING)
-        if self._reaper is not None:
-            self._reaper.kill(block=False)
+        self.store.close()
+        self._stopped.set()
 
     # Running --------------------------------------------------------------------
 
-    def _dispatch(self) -> None:
-        while self.accepting and self._waiting and len(self._running) < self.concurrency:
-            job = self._waiting.popleft()
-            if job.state is JobState.QUEUED:  # else it was cancelled while waiting
-                self._running[job.id] = _Run(job, gevent.spawn(self._run, job), Signal())
+    def _dispatch_forever(self) -> None:
+        """Take jobs while this process and the deployment have a free slot; sleep until woken
+        (a job queued or ended) or the fallback interval passed."""
+        while self.accepting:
+            self._wake.wait(DISPATCH_FALLBACK_S)
+            self._wake.clear()
+            try:
+                while self.accepting and len(self._running) < self.concurrency:
+                    job = self.store.claim(self.holder)
+                    if job is None:
+                        break
+                    self._running[job.id] = _Run(job, gevent.spawn(self._run, job), Signal())
+            except self.store.outage_errors as error:
+                self.store.outage.failed(error, "taking jobs")
 
     def _run(self, job: Job) -> None:
         run = self._running[job.id]
         try:
-            if job.state is JobState.QUEUED:
-                self._execute(run)
+            self._execute(run)
+        except self.store.outage_errors as error:
+            self.store.outage.failed(error, f"running job {job.id}")
         finally:
             del self._running[job.id]
-            self._dispatch()
+            self._wake.set()
 
     def _execute(self, run: _Run) -> None:
         job, cancel_requested = run.job, run.cancel_requested
+        if not self.accepting:  # claimed as the server began to stop: it waits for the next start
+            self.store.release(job.id, self.holder)
+            return
         kind = self.registry.get(job.kind)
-        previous = job.state
         job.start()
-        self._moved(job, previous)
-        throttle = run.throttle = ProgressThrottle(lambda: self._publish("progress", job))
+        if self.store.commit(job, JobState.QUEUED, "state", self.holder) is None:
+            return  # cancelled (or interrupted) after it was claimed: it never starts
+        log_state(job)
+        throttle = run.throttle = ProgressThrottle(lambda: self._report(run))
         ctx = JobContext(job, lambda job: throttle.report(), self.results, cancel_requested)
         try:
             value = kind.function(ctx, **job.params)
@@ -177,21 +217,43 @@ class JobRunner:
             if ctx.result is None:
                 ctx.write_json(value)
         except Cancelled:
-            self._finish(job, JobState.CANCELLED)
+            self._finish(run, JobState.CANCELLED)
         except (Interrupted, gevent.GreenletExit):
-            self._finish(job, JobState.INTERRUPTED, STOPPED_WHILE_RUNNING)
+            self._finish(run, JobState.INTERRUPTED, STOPPED_WHILE_RUNNING)
         except Exception as exc:
             log.exception("job %s (%s) failed", job.id, job.kind)
-            self._finish(job, JobState.FAILED, one_line_error(exc))
+            self._finish(run, JobState.FAILED, one_line_error(exc))
         else:
             if not job.terminal:
-                previous = job.state
                 throttle.flush()
                 job.succeed(ctx.result)
-                self._moved(job, previous)
+                if not self._committed(job, JobState.RUNNING, self.holder):
+                    job.result = None  # another process ended it first: the file is nobody's
         finally:
             if ctx.result is not None and job.result is None:
                 self.results.remove(ctx.result)
+
+    def _report(self, run: _Run) -> None:
+        """Publish the job's progress as it is now. A throttle's timer calls this from the
+        event loop itself, where a store that waits on the network may not: then a greenlet does."""
+        if self.store.waits_on_network and gevent.getcurrent() is gevent.get_hub():
+            gevent.spawn(self._report_later, run)
+        else:
+            self._send_progress(run)
+
+    def _report_later(self, run: _Run) -> None:
+        try:
+            self._send_progress(run)
+        except self.store.outage_errors as error:
+            self.store.outage.failed(error, f"publishing progress of job {run.job.id}")
+
+    def _send_progress(self, run: _Run) -> None:
+        """A progress commit that finds the job ended elsewhere stops the job here."""
+        if run.job.terminal or self.store.commit(run.job, JobState.RUNNING, "progress", self.holder):
+            return
+        if run.greenlet is gevent.getcurrent():
+            raise Interrupted()
+        self._force_stop(run.job, Interrupted)
 
     def _ask_to_stop(self, run: _Run) -> None:
         """Wake the job's cancel checks now; force it after `CANCEL_GRACE_S` if it goes on."""
@@ -212,58 +274,44 @@ class JobRunner:
 
     # State changes ----------------------------------------------------------------
 
-    def _finish(self, job: Job, state: JobState, error: str | None = None) -> None:
-        if job.terminal:
+    def _finish(self, run: _Run, state: JobState, error: str | None = None) -> None:
+        """End a job running here; the last progress goes before the state event."""
+        if run.job.terminal:
             return  # e.g. interrupted by shutdown while its greenlet unwound
-        run = self._running.get(job.id)
-        if run is not None and run.throttle is not None:
-            run.throttle.flush()  # the last progress goes before the state event
+        if run.throttle is not None:
+            run.throttle.flush()
+        self._end(run.job, state, error, self.holder)
+
+    def _end(self, job: Job, state: JobState, error: str | None = None, holder: str = "") -> bool:
+        """Stop `job` in `state` and commit it; False if it had moved on meanwhile."""
         previous = job.state
         job.stop(state, error)
-        self._moved(job, previous)
+        return self._committed(job, previous, holder)
 
-    def _moved(self, job: Job, previous: JobState) -> None:
-        self.store.moved(job, previous)
-        self._publish("state", job)
-        _log_state(job)
-        if job.terminal:
-            self._job_finished.set()
+    def _committed(self, job: Job, expect: JobState, holder: str) -> bool:
+        if self.store.commit(job, expect, "state", holder) is None:
+            return False
+        log_state(job)
+        if job.terminal and expect is JobState.RUNNING:
             for listener in self.finish_listeners:
                 listener(job)
-            if self._reaper is None and self.accepting:
-                self._reaper = gevent.spawn(self._reap_forever)
-
-    def _publish(self, event_type: str, job: Job) -> None:
-        self.hub.publish(event_type, job.id, job_json(job), terminal=job.terminal, owner=job.owner)
+        return True
 
     # Retention --------------------------------------------------------------------
 
-    def _reap_forever(self) -> None:
-        """Forget finished jobs `keep_s` after they finished, with their results: bounded memory and disk."""
+    def _forget_forever(self) -> None:
         while True:
-            finished_at = self.store.next_expiry()
-            if finished_at is None:
-                self._job_finished.clear()
-                self._job_finished.wait()
-                continue
-            wait = finished_at + self.keep_s - time.monotonic()
-            if wait > 0:
-                gevent.sleep(wait)
-                continue
-            self._forget_oldest_finished()
+            gevent.sleep(RETENTION_TICK_S)
+            try:
+                self.forget_finished(self.keep_s)
+            except self.store.outage_errors as error:
+                self.store.outage.failed(error, "forgetting old jobs")
 
     def forget_finished(self, older_than_s: float) -> int:
-        """Forget jobs finished at least `older_than_s` ago, with their results, as the reaper
-        does at `keep_s`; never an unfinished job. For the `cleanup` kind (issue #5)."""
-        cutoff = time.monotonic() - older_than_s
-        forgotten = 0
-        while (finished_at := self.store.next_expiry()) is not None and finished_at <= cutoff:
-            self._forget_oldest_finished()
-            forgotten += 1
-        return forgotten
-
-    def _forget_oldest_finished(self) -> None:
-        job = self.store.pop_oldest_finished()
-        self.hub.forget(job.id)
-        if job.result is not None:
-            self.results.remove(job.result)
+        """Forget jobs finished at least `older_than_s` ago, with their result files: bounded
+        memory and disk. Never an unfinished job. The `cleanup` kind calls it too."""
+        forgotten = self.store.forget_finished(time.time() - older_than_s)
+        for job in forgotten:
+            if job.result is not None:
+                self.results.remove(job.result)
+        return len(forgotten)

@@ -8,9 +8,11 @@ from . import defaults
 from .hub import Hub
 from .jobs import JobState
 from .limits import OwnerLimits
+from .memory_store import MemoryStore
 from .registry import KindRegistry, default_registry
 from .results import ResultStore
 from .runner import JobRunner
+from .store import JobStore, QueueLimits
 from .streams import StreamService
 
 
@@ -39,21 +41,18 @@ class ProgressService:
                  options: ServiceOptions | None = None) -> None:
         options = options or ServiceOptions()
         self.registry = registry or default_registry
-        self.outage_errors: tuple[type[Exception], ...] = ()
-        """What the backend raises when its store can't be reached (nothing, in memory)."""
-        if options.redis_url:
-            from .redis_backend.parts import OUTAGE_ERRORS, build
-            self.hub, self.results, self.runner, self.streams = build(options.redis_url, self.registry, options)
-            self.outage_errors = OUTAGE_ERRORS
-            return
         self.hub = Hub()
+        self.store = open_store(options)
+        self.outage_errors = self.store.outage_errors
+        """What the store raises when it can't be reached (nothing, for a local store)."""
         self.results = ResultStore(options.results_dir)
-        self.runner = JobRunner(self.registry, self.hub, self.results,
-                                concurrency=options.concurrency, queue_size=options.queue_size,
-                                keep_s=options.keep_s, limits=options.limits)
-        self.streams = StreamService(self.runner, self.hub, retry_ms=options.retry_ms,
+        self.runner = JobRunner(self.registry, self.hub, self.results, self.store,
+                                concurrency=options.concurrency, keep_s=options.keep_s,
+                                limits=options.limits)
+        self.streams = StreamService(self.store, self.hub, retry_ms=options.retry_ms,
                                      heartbeat_s=options.heartbeat_s,
                                      streams_per_owner=options.limits.streams)
+        self.runner.start()
 
     @property
     def stopping(self) -> bool:
@@ -61,7 +60,7 @@ class ProgressService:
 
     def health(self) -> dict[str, object]:
         """The contract's `/healthz` body."""
-        counts = self.runner.store.counts
+        counts = self.store.counts()
         return {"status": "ok",
                 "jobs": {"queued": counts[JobState.QUEUED], "running": counts[JobState.RUNNING]},
                 "streams": self.streams.open_count()}
@@ -69,4 +68,17 @@ class ProgressService:
     def shutdown(self, grace: float = defaults.SHUTDOWN_GRACE_S) -> None:
         """SIGTERM: refuse new jobs, interrupt what is left after `grace`, end every stream."""
         self.runner.shutdown(grace)
-        self.results.remove_all()
+        if not self.store.durable:  # the jobs are gone, so their files go too
+            self.results.remove_all()
+
+
+def open_store(options: ServiceOptions) -> JobStore:
+    """Redis with `redis_url`; else memory, journaled to the SQLite file `jobs_db` unless `:memory:`."""
+    limits = QueueLimits(options.concurrency, options.queue_size, options.limits.queued)
+    if options.redis_url:
+        from .redis_backend.store import connect
+        return connect(options.redis_url, limits)
+    if options.jobs_db == ":memory:":
+        return MemoryStore(limits)
+    from .sqlite_journal import SqliteJournal
+    return MemoryStore(limits, SqliteJournal(options.jobs_db))

@@ -1,83 +1,108 @@
-"""The jobs a process keeps: by id, by state, and in finishing order for retention."""
+"""The seam between the one runner and stream service and where jobs and events live.
+
+Three stores implement `JobStore`: in memory (`memory_store.py`, `JOBS_DB=:memory:`),
+the same with an SQLite journal on disk (the default, `sqlite_journal.py`), and Redis
+(`redis_backend/store.py`, shared by several workers). Every change of a job is one
+commit that stores the job and its event together and checks the state it expects, so
+a race between a cancel, a start and a dead worker's clean-up has exactly one winner.
+The store hands each committed event to its `Feed` (this process's streams), from
+whichever process made it.
+"""
 
 from __future__ import annotations
 
-import time
-from collections import Counter, deque
-from collections.abc import Iterable
-from itertools import islice
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
 
-from .access import EVERYONE, Owner
-from .errors import JobNotFound
+from .access import Owner
+from .events import AllView, Event, JobView
 from .jobs import Job, JobState
+from .limits import CreationRate
+from .outage import Outage
 
 
-class JobStore:
-    """Every kept job; unfinished ones always, finished ones until their retention ends."""
+@dataclass(frozen=True)
+class QueueLimits:
+    """What a new job must fit in, for the whole deployment; 0 turns the per-owner limit off."""
 
-    def __init__(self) -> None:
-        self._jobs: dict[str, Job] = {}          # creation order
-        self._unfinished: dict[str, Job] = {}    # creation order
-        self._finished: deque[tuple[float, str]] = deque()  # (monotonic finish time, id)
-        self.counts: Counter[JobState] = Counter()
-        self.queued_by_owner: Counter[str] = Counter()
+    concurrency: int
+    queue_size: int
+    queued_per_owner: int = 0
 
-    def __len__(self) -> int:
-        return len(self._jobs)
 
-    def add(self, job: Job) -> None:
-        self._jobs[job.id] = job
-        self._unfinished[job.id] = job
-        self.counts[job.state] += 1
-        self.queued_by_owner[job.owner] += 1
+class Feed(Protocol):
+    """This process's side: told of every committed event and cancel request."""
 
-    def get(self, job_id: str, viewer: Owner = EVERYONE) -> Job:
-        """The job, if `viewer` may see it: someone else's job is as missing as no job, so ids leak nothing."""
-        job = self._jobs.get(job_id)
-        if job is None or not viewer.may_see(job.owner):
-            raise JobNotFound()
-        return job
+    def event(self, event: Event) -> None:
+        """Hand the event to this process's streams (and wake the dispatcher if it frees a slot)."""
 
-    def moved(self, job: Job, previous: JobState) -> None:
-        """Record a state change made on the job."""
-        self.counts[previous] -= 1
-        self.counts[job.state] += 1
-        if previous is JobState.QUEUED:
-            self.queued_by_owner[job.owner] -= 1
-            if not self.queued_by_owner[job.owner]:
-                del self.queued_by_owner[job.owner]
-        if job.terminal:
-            del self._unfinished[job.id]
-            self._finished.append((time.monotonic(), job.id))
+    def cancel_requested(self, job_id: str) -> None:
+        """Someone asked to cancel a job; stop it if it runs here."""
 
-    def unfinished(self) -> list[Job]:
-        return list(self._unfinished.values())
+    def streams_by_owner(self) -> dict[str, int]:
+        """This process's open streams by owner (a shared store reports them to the others)."""
 
-    def newest_first(self, states: Iterable[JobState] | None, limit: int,
-                     viewer: Owner = EVERYONE) -> list[Job]:
-        wanted = set(states) if states else None
-        found = []
-        for job in reversed(self._jobs.values()):
-            if (wanted is None or job.state in wanted) and viewer.may_see(job.owner):
-                found.append(job)
-                if len(found) == limit:
-                    break
-        return found
+    def end_streams(self, farewell: bytes) -> None:
+        """The store lost its events: open streams end and their clients resume."""
 
-    def snapshot(self, finished: int, viewer: Owner = EVERYONE) -> list[Job]:
-        """Every unfinished job and the `finished` most recently finished ones that `viewer`
-        may see, newest first."""
-        newest_finished = (self._jobs[job_id] for _, job_id in reversed(self._finished))
-        recent = list(islice((job for job in newest_finished if viewer.may_see(job.owner)), finished))
-        jobs = [job for job in self._unfinished.values() if viewer.may_see(job.owner)] + recent
-        return sorted(jobs, key=lambda job: job.sequence, reverse=True)
 
-    def next_expiry(self) -> float | None:
-        """Monotonic finish time of the oldest finished job, if any."""
-        return self._finished[0][0] if self._finished else None
+class JobStore(Protocol):
+    """Where jobs and their events live. Reads return copies a caller may change."""
 
-    def pop_oldest_finished(self) -> Job:
-        _, job_id = self._finished.popleft()
-        job = self._jobs.pop(job_id)
-        self.counts[job.state] -= 1
-        return job
+    durable: bool
+    """Jobs outlive this process (queued jobs then stay queued at shutdown)."""
+    outage_errors: tuple[type[Exception], ...]
+    """What a call raises while the store can't be reached (nothing, for a local store)."""
+    outage: Outage
+    """Says once that the store was lost, and once that it is back."""
+    waits_on_network: bool
+    """A call may switch greenlets, so it must not be made from the event loop itself."""
+
+    def start(self, feed: Feed, holder: str) -> None:
+        """Begin feeding events; end what a stopped process left running (`interrupted`)."""
+
+    def add(self, job: Job) -> Event:
+        """Commit a new `queued` job with its first event; `QueueFull` or `RateLimited` if it
+        does not fit in the store's `QueueLimits`."""
+
+    def commit(self, job: Job, expect: JobState, event_type: str, holder: str) -> Event | None:
+        """Store `job` as it is now with its `state` or `progress` event, if the stored job is
+        still in state `expect` (and, running or claimed, held by `holder`); else None."""
+
+    def claim(self, holder: str) -> Job | None:
+        """Take the oldest queued job for `holder` if the deployment has a free slot; it stays
+        `queued` until `holder` commits `running`."""
+
+    def release(self, job_id: str, holder: str) -> None:
+        """Give back a claimed job that will not start here; it waits in its place again."""
+
+    def request_cancel(self, job_id: str) -> None:
+        """Ask whichever process runs the job to stop it (its feed's `cancel`)."""
+
+    def get(self, job_id: str) -> Job | None: ...
+
+    def newest_first(self, states: Iterable[JobState] | None, limit: int, viewer: Owner) -> list[Job]: ...
+
+    def unfinished(self) -> list[Job]: ...
+
+    def counts(self) -> Mapping[JobState, int]: ...
+
+    def waiting(self) -> int:
+        """Queued jobs no one has claimed yet."""
+
+    def view_job(self, job_id: str) -> JobView: ...
+
+    def view_all(self, since: int | None, viewer: Owner) -> AllView: ...
+
+    def forget_finished(self, finished_before: float) -> list[Job]:
+        """Forget jobs that finished before this time (epoch seconds) with their events;
+        returns them, so their result files can go too."""
+
+    def creation_rate(self, per_minute: int) -> CreationRate: ...
+
+    def streams_elsewhere(self, owner: str | None) -> int:
+        """Open streams of `owner` (None: of everyone) in other processes of the deployment."""
+
+    def close(self) -> None:
+        """This process stops: say goodbye, stop feeding, release what it holds."""

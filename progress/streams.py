@@ -10,11 +10,12 @@ from . import defaults
 from .access import EVERYONE, Owner
 from .detached import LAST_CHUNK, Drainer, Heartbeats, OnEnd
 from .direct_write import ChunkedSocket, http_chunk
-from .errors import RateLimited
-from .hub import Event, Hub, Subscription
-from .jobs import Job
-from .runner import JobRunner, job_json
-from .sse import encode_event, encode_retry, event_stream, parse_event_id
+from .errors import JobNotFound, RateLimited
+from .events import frames
+from .hub import Hub, Subscription
+from .jobs import Job, job_json
+from .sse import encode_comment, encode_event, encode_retry, event_stream, parse_event_id
+from .store import JobStore
 
 
 @dataclass(slots=True, frozen=True)
@@ -82,15 +83,24 @@ class Stream:
             Drainer.start(opened.source, sock, on_end, self._heartbeats)
 
 
+UNAVAILABLE = encode_comment("events unavailable, retry")
+"""A stream opened while the store is away: 200, `retry:`, this, the end; the client retries
+(EventSource gives up for good on any status but 200 and 204)."""
+
+
 class StreamService:
     """Makes the `Stream`s of `/api/jobs/<id>/events` and `/api/events`.
 
-    Refusals (404, 429, 204) are decided before the response starts.
+    Refusals (404, 429, 204) are decided before the response starts. A stream subscribes
+    to this process's hub FIRST, then reads its snapshot (or the missed events) and the
+    newest id N from the store, then drops what the hub brings up to N: the hub may lag
+    the store, never lead it, so every event after N arrives exactly once and none at or
+    below it is sent twice (mercure#178's race, across workers too).
     """
 
-    def __init__(self, runner: JobRunner, hub: Hub, *, retry_ms: int = defaults.SSE_RETRY_MS,
+    def __init__(self, store: JobStore, hub: Hub, *, retry_ms: int = defaults.SSE_RETRY_MS,
                  heartbeat_s: float = defaults.SSE_HEARTBEAT_S, streams_per_owner: int = 0) -> None:
-        self.runner = runner
+        self.store = store
         self.hub = hub
         self.heartbeats = Heartbeats(heartbeat_s)
         self.streams_per_owner = streams_per_owner
@@ -102,9 +112,16 @@ class StreamService:
 
         Raises `JobNotFound` (someone else's job too) or `RateLimited` before anything is sent.
         """
-        job = self.runner.get(job_id, viewer)
         since = parse_event_id(last_event_id)
-        if saw_the_end(self.hub.terminal_id(job_id), since, self.hub.last_id):
+        try:
+            view = self.store.view_job(job_id)
+        except self.store.outage_errors as error:
+            unavailable = self._unavailable(error)
+            return Stream(lambda: unavailable, self.heartbeats)
+        job = view.job
+        if job is None or not viewer.may_see(job.owner):
+            raise JobNotFound()
+        if saw_the_end(view.terminal_id, since, view.last_id):
             return None
         self._check_limit(viewer)
         return Stream(lambda: self._open_job(job, since, viewer), self.heartbeats)
@@ -116,33 +133,52 @@ class StreamService:
         return Stream(lambda: self._open_all(since, viewer), self.heartbeats)
 
     def open_count(self) -> int:
-        """Streams open now, for `/healthz`."""
-        return self.hub.subscriber_count
+        """Streams open in every process of the deployment, for `/healthz`."""
+        return self.hub.subscriber_count + self.store.streams_elsewhere(None)
 
     def _open_job(self, job: Job, since: int | None, viewer: Owner) -> Opened:
-        missed = self.hub.missed(since, job.id, viewer)
+        sub = self.hub.subscribe(job.id, viewer)
+        try:
+            view = self.store.view_job(job.id)
+        except self.store.outage_errors as error:
+            sub.close()
+            return self._unavailable(error)
+        sub.skip_through(view.last_id)
+        missed = view.missed(since)
         if missed is None:
-            first = self._retry + encode_event("snapshot", self.hub.last_id, job_json(job))
-            ended = job.terminal
+            current = view.job or job  # forgotten meanwhile: what the request saw
+            first = self._retry + encode_event("snapshot", view.last_id, job_json(current))
+            ended = current.terminal
         else:
-            first = self._retry + _frames(missed)
+            first = self._retry + frames(missed)
             ended = any(event.terminal for event in missed)
-        return Opened(first) if ended else Opened(first, self.hub.subscribe(job.id, viewer))
+        if ended:
+            sub.close()
+            return Opened(first)
+        return Opened(first, sub)
 
     def _open_all(self, since: int | None, viewer: Owner) -> Opened:
-        missed = self.hub.missed(since, viewer=viewer)
-        if missed is None:
-            jobs = self.runner.store.snapshot(defaults.SNAPSHOT_FINISHED_JOBS, viewer)
-            first = self._retry + encode_event("snapshot", self.hub.last_id, snapshot_json(jobs))
-        else:
-            first = self._retry + _frames(missed)
-        return Opened(first, self.hub.subscribe(None, viewer))
+        sub = self.hub.subscribe(None, viewer)
+        try:
+            view = self.store.view_all(since, viewer)
+        except self.store.outage_errors as error:
+            sub.close()
+            return self._unavailable(error)
+        sub.skip_through(view.last_id)
+        if view.missed is None:
+            return Opened(self._retry + encode_event("snapshot", view.last_id, snapshot_json(view.jobs)), sub)
+        return Opened(self._retry + frames(view.missed), sub)
 
-    def _streams_of(self, viewer: Owner) -> int:
-        return self.hub.subscriptions_of(viewer)
+    def _unavailable(self, error: Exception) -> Opened:
+        self.store.outage.failed(error, "opening a stream")
+        return Opened(self._retry + UNAVAILABLE)
 
     def _check_limit(self, viewer: Owner) -> None:
-        if self.streams_per_owner and self._streams_of(viewer) >= self.streams_per_owner:
+        """The viewer's streams everywhere: here now, elsewhere as the store last heard. A
+        burst across processes may pass the limit by what the others admitted meanwhile."""
+        if not self.streams_per_owner:
+            return
+        if self.hub.subscriptions_of(viewer) + self.store.streams_elsewhere(viewer.name) >= self.streams_per_owner:
             raise RateLimited(f"You already have {self.streams_per_owner} streams open.",
                               retry_after=defaults.QUEUE_FULL_RETRY_AFTER_S)
 
@@ -155,7 +191,3 @@ def saw_the_end(terminal_id: int | None, since: int | None, last_id: int) -> boo
 def snapshot_json(jobs: list[Job]) -> str:
     """The `/api/events` snapshot's data: `{"jobs": [...]}` on one line."""
     return json.dumps({"jobs": [job.to_dict() for job in jobs]}, separators=(",", ":"), ensure_ascii=False)
-
-
-def _frames(events: list[Event]) -> bytes:
-    return b"".join(event.frame for event in events)

@@ -1,24 +1,31 @@
-"""The in-memory hub: ids, coalescing mailboxes, bounded memory and resume history (issue #3)."""
+"""The hub's fan-out: coalescing mailboxes, bounded memory, endings (issue #3). Ids and
+resume history belong to the stores (tests/test_stores.py)."""
+
+import itertools
 
 import gevent
 
+from progress.events import Event
 from progress.hub import Hub
 from progress.sse import encode_event
 
-
-def publish_state(hub: Hub, job_id: str, state: str, terminal: bool = False):
-    return hub.publish("state", job_id, f'{{"id":"{job_id}","state":"{state}"}}', terminal)
+_ids = itertools.count(1)
 
 
-def publish_progress(hub: Hub, job_id: str, done: int):
-    return hub.publish("progress", job_id, f'{{"id":"{job_id}","done":{done}}}')
+def _relay(hub: Hub, event_type: str, job_id: str, data: str, terminal: bool = False) -> Event:
+    """What a store does after a commit: an event with the next id, handed to the hub."""
+    event_id = next(_ids)
+    event = Event(event_id, event_type, job_id, encode_event(event_type, event_id, data), terminal, "anonymous")
+    hub.relay(event)
+    return event
 
 
-def test_ids_start_at_the_start_time_in_microseconds_and_strictly_increase():
-    hub = Hub()
-    ids = [publish_progress(hub, "a", n).id for n in range(5)]
-    assert ids == list(range(hub.first_id, hub.first_id + 5))
-    assert Hub().first_id > ids[-1]  # a restart never reuses an id
+def publish_state(hub: Hub, job_id: str, state: str, terminal: bool = False) -> Event:
+    return _relay(hub, "state", job_id, f'{{"id":"{job_id}","state":"{state}"}}', terminal)
+
+
+def publish_progress(hub: Hub, job_id: str, done: int) -> Event:
+    return _relay(hub, "progress", job_id, f'{{"id":"{job_id}","done":{done}}}')
 
 
 def test_an_event_is_encoded_once_and_shared_by_every_subscriber():
@@ -80,39 +87,6 @@ def test_close_unsubscribes_and_releases_the_mailbox():
     assert hub.subscriber_count == 0
     publish_state(hub, "a", "queued")  # nobody left to deliver to
     assert hub._by_job == {}
-
-
-def test_missed_gives_the_state_events_and_newest_progress_after_an_id_in_order():
-    hub = Hub()
-    queued = publish_state(hub, "a", "queued")
-    running = publish_state(hub, "a", "running")
-    publish_progress(hub, "a", 1)
-    newest = publish_progress(hub, "a", 2)
-    other = publish_state(hub, "b", "queued")
-    assert hub.missed(queued.id) == [running, newest, other]
-    assert hub.missed(queued.id, "a") == [running, newest]
-    assert hub.missed(newest.id, "a") == []
-    assert hub.missed(hub.first_id - 1) == [queued, running, newest, other]  # everything since start
-
-
-def test_missed_is_none_when_a_snapshot_is_due():
-    hub = Hub(state_history=2)
-    events = [publish_state(hub, f"job{n}", "queued") for n in range(4)]
-    assert hub.missed(None) is None
-    assert hub.missed(hub.last_id + 1) is None  # above the newest id
-    assert hub.missed(hub.first_id - 2) is None  # from before this server started
-    assert hub.missed(events[0].id) is None  # older than the 2 state events kept
-    assert hub.missed(events[1].id) == events[2:]
-
-
-def test_forgetting_a_job_makes_older_resumes_take_a_snapshot():
-    hub = Hub()
-    first = publish_state(hub, "a", "succeeded", terminal=True)
-    later = publish_state(hub, "b", "queued")
-    hub.forget("a")
-    assert hub.missed(first.id - 1) is None
-    assert hub.missed(first.id) == [later]
-    assert hub.terminal_id("a") is None
 
 
 def test_closing_the_hub_ends_every_subscription_after_a_farewell():

@@ -7,6 +7,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from progress.hub import Hub
+from tests.test_hub import publish_progress
 from tests.conftest import start_job, wait_for_state
 
 FAMILIES = ("progress_streams_open", "progress_events_published", "progress_events_coalesced",
@@ -75,7 +76,7 @@ def test_coalesced_progress_is_counted_for_open_and_closed_subscriptions(close_f
     hub = Hub()
     slow, prompt = hub.subscribe(), hub.subscribe()
     for done in range(3):
-        hub.publish("progress", "job-1", f'{{"done":{done}}}')
+        publish_progress(hub, "job-1", done)
         prompt.next_block(timeout=0)
     if close_first:
         slow.close()

@@ -245,7 +245,7 @@ def test_redis_restarted_mid_stream_ends_streams_they_resume_and_the_loss_is_log
     again.wait_for(lambda events: bool(events) and events[0].event == "snapshot")
     job = start_job(client, "sleep", seconds=0.1, steps=1)
     again.wait_for(lambda events: "succeeded" in states(again, job["id"]))
-    lost = server.log().count("lost Redis while")
+    lost = server.log().count("lost the job store while")
     assert 1 <= lost <= 2 * 2, server.log()[-3000:]  # per worker and outage, never per client
     assert "Traceback" not in server.log()
 

@@ -9,6 +9,9 @@ import pytest
 from progress import (Cancelled, Hub, JobRunner, JobState, KindRegistry, NotCancellable,
                       QueueFull, ResultStore, ShuttingDown)
 from progress.errors import JobNotFound
+from progress.memory_store import MemoryStore
+from progress.sqlite_journal import SqliteJournal
+from progress.store import QueueLimits
 
 
 @pytest.fixture
@@ -56,8 +59,11 @@ def registry() -> KindRegistry:
     return registry
 
 
-def make_runner(registry, **knobs) -> JobRunner:
-    return JobRunner(registry, Hub(), ResultStore(), **knobs)
+def make_runner(registry, concurrency: int = 8, queue_size: int = 1000, **knobs) -> JobRunner:
+    store = MemoryStore(QueueLimits(concurrency, queue_size))
+    runner = JobRunner(registry, Hub(), ResultStore(), store, concurrency=concurrency, **knobs)
+    runner.start()
+    return runner
 
 
 def wait_until(predicate, timeout=5.0):
@@ -66,11 +72,22 @@ def wait_until(predicate, timeout=5.0):
             gevent.sleep(0.005)
 
 
+def now(runner: JobRunner, job):
+    """The job as the store keeps it now (what `submit` returned is the job as it was)."""
+    return runner.get(job.id)
+
+
+def ended(runner: JobRunner, *jobs):
+    """The jobs once all reached a terminal state."""
+    wait_until(lambda: all(now(runner, job).terminal for job in jobs))
+    return [now(runner, job) for job in jobs]
+
+
 def test_a_job_runs_and_succeeds_with_its_result(registry):
     runner = make_runner(registry)
     job = runner.submit("wait", {})
     assert job.state is JobState.QUEUED
-    wait_until(lambda: job.terminal)
+    job, = ended(runner, job)
     assert job.state is JobState.SUCCEEDED
     with open(job.result.path) as result:
         assert result.read() == "done"
@@ -78,8 +95,7 @@ def test_a_job_runs_and_succeeds_with_its_result(registry):
 
 def test_a_return_value_becomes_the_json_result_and_run_blocking_returns_the_value(registry):
     runner = make_runner(registry)
-    jobs = [runner.submit("answer", {}), runner.submit("offload", {})]
-    wait_until(lambda: all(job.terminal for job in jobs))
+    jobs = ended(runner, runner.submit("answer", {}), runner.submit("offload", {}))
     with open(jobs[0].result.path) as first, open(jobs[1].result.path) as second:
         assert (first.read(), second.read()) == ('{"answer": 42}', "45")
 
@@ -87,8 +103,7 @@ def test_a_return_value_becomes_the_json_result_and_run_blocking_returns_the_val
 def test_a_job_that_raises_fails_with_one_line_and_the_traceback_goes_to_the_log(registry, caplog):
     runner = make_runner(registry)
     with caplog.at_level(logging.ERROR, logger="progress.runner"):
-        job = runner.submit("explode", {})
-        wait_until(lambda: job.terminal)
+        job, = ended(runner, runner.submit("explode", {}))
     assert job.state is JobState.FAILED
     assert job.error == "ValueError: bad row 7"
     assert job.result is None
@@ -99,8 +114,8 @@ def test_at_most_concurrency_jobs_run_and_the_rest_wait_oldest_first(registry):
     runner = make_runner(registry, concurrency=2)
     jobs = [runner.submit("wait", {"seconds": 0.1}) for _ in range(5)]
     gevent.sleep(0.02)
-    assert [job.state for job in jobs] == [JobState.RUNNING] * 2 + [JobState.QUEUED] * 3
-    wait_until(lambda: all(job.terminal for job in jobs))
+    assert [now(runner, job).state for job in jobs] == [JobState.RUNNING] * 2 + [JobState.QUEUED] * 3
+    jobs = ended(runner, *jobs)
     starts = [job.started_at for job in jobs]
     assert starts == sorted(starts)
 
@@ -113,18 +128,17 @@ def test_a_full_queue_refuses_a_new_job_and_changes_nothing(registry):
     with pytest.raises(QueueFull) as caught:
         runner.submit("wait", {})
     assert caught.value.retry_after > 0
-    assert len(runner.store) == 3
+    assert sum(runner.store.counts().values()) == 3
 
 
 def test_a_queued_job_is_cancelled_at_once_and_never_starts(registry):
     runner = make_runner(registry, concurrency=1)
     running = runner.submit("wait", {"seconds": 0.2})
     queued = runner.submit("wait", {})
-    assert runner.cancel(queued.id) is queued
-    assert queued.state is JobState.CANCELLED and queued.started_at is None
-    wait_until(lambda: running.terminal)
+    assert runner.cancel(queued.id).state is JobState.CANCELLED
+    ended(runner, running)
     gevent.sleep(0.05)
-    assert queued.started_at is None
+    assert now(runner, queued).state is JobState.CANCELLED and now(runner, queued).started_at is None
     with pytest.raises(NotCancellable):
         runner.cancel(queued.id)
 
@@ -132,20 +146,21 @@ def test_a_queued_job_is_cancelled_at_once_and_never_starts(registry):
 def test_a_running_job_is_cancelled_even_if_it_catches_exceptions(registry):
     runner = make_runner(registry)
     job = runner.submit("swallow", {})
-    wait_until(lambda: job.state is JobState.RUNNING)
+    wait_until(lambda: now(runner, job).state is JobState.RUNNING)
     runner.cancel(job.id)
     runner.cancel(job.id)  # again while it stops: fine
-    wait_until(lambda: job.terminal, timeout=2)
+    wait_until(lambda: now(runner, job).terminal, timeout=2)
+    job = now(runner, job)
     assert job.state is JobState.CANCELLED and job.error is None
 
 
 def test_a_running_job_that_catches_base_exception_is_stopped_all_the_same(registry):
     runner = make_runner(registry)
     job = runner.submit("obstinate", {})
-    wait_until(lambda: job.state is JobState.RUNNING)
+    wait_until(lambda: now(runner, job).state is JobState.RUNNING)
     runner.cancel(job.id)
-    wait_until(lambda: job.terminal, timeout=5)
-    assert job.state is JobState.CANCELLED
+    wait_until(lambda: now(runner, job).terminal, timeout=5)
+    assert now(runner, job).state is JobState.CANCELLED
 
 
 def test_cancelled_is_a_base_exception_so_except_exception_cannot_eat_it():
@@ -154,15 +169,14 @@ def test_cancelled_is_a_base_exception_so_except_exception_cannot_eat_it():
 
 def test_finished_jobs_and_their_files_are_forgotten_after_the_retention_time(registry):
     runner = make_runner(registry, keep_s=0.1)
-    job = runner.submit("wait", {"seconds": 0})
-    wait_until(lambda: job.terminal)
+    job, = ended(runner, runner.submit("wait", {"seconds": 0}))
     path = job.result.path
     assert os.path.exists(path)
-    wait_until(lambda: len(runner.store) == 0)
+    wait_until(lambda: runner.store.get(job.id) is None)
     with pytest.raises(JobNotFound):
         runner.get(job.id)
     assert not os.path.exists(path)
-    assert runner.hub.missed(runner.hub.first_id - 1, job.id) is None
+    assert runner.store.view_job(job.id).missed(0) is None
 
 
 def test_shutdown_interrupts_what_is_left_and_ends_every_stream(registry):
@@ -170,8 +184,9 @@ def test_shutdown_interrupts_what_is_left_and_ends_every_stream(registry):
     running = runner.submit("wait", {"seconds": 30})
     queued = runner.submit("wait", {})
     sub = runner.hub.subscribe()
-    wait_until(lambda: running.state is JobState.RUNNING)
+    wait_until(lambda: now(runner, running).state is JobState.RUNNING)
     runner.shutdown(grace=0.05)
+    running, queued = now(runner, running), now(runner, queued)
     assert running.state is queued.state is JobState.INTERRUPTED
     assert queued.started_at is None
     assert running.error == "The server stopped before the job finished."
@@ -185,6 +200,20 @@ def test_shutdown_interrupts_what_is_left_and_ends_every_stream(registry):
 def test_shutdown_lets_a_job_that_ends_within_the_grace_succeed(registry):
     runner = make_runner(registry)
     job = runner.submit("wait", {"seconds": 0.05})
-    wait_until(lambda: job.state is JobState.RUNNING)
+    wait_until(lambda: now(runner, job).state is JobState.RUNNING)
     runner.shutdown(grace=5)
-    assert job.state is JobState.SUCCEEDED
+    assert now(runner, job).state is JobState.SUCCEEDED
+
+
+def test_shutdown_leaves_queued_jobs_queued_when_the_store_outlives_the_process(registry, tmp_path):
+    path = str(tmp_path / "jobs.sqlite3")
+    store = MemoryStore(QueueLimits(1, 10), SqliteJournal(path))
+    runner = JobRunner(registry, Hub(), ResultStore(), store, concurrency=1)
+    runner.start()
+    running, queued = runner.submit("wait", {"seconds": 30}), runner.submit("wait", {})
+    wait_until(lambda: now(runner, running).state is JobState.RUNNING)
+    runner.shutdown(grace=0.05)
+    again = MemoryStore(QueueLimits(1, 10), SqliteJournal(path))
+    assert again.get(running.id).state is JobState.INTERRUPTED
+    assert again.get(queued.id).state is JobState.QUEUED
+    again.close()

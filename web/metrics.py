@@ -13,13 +13,13 @@ from collections import Counter
 from collections.abc import Iterator
 
 import greenlet
-from flask import Blueprint, Response, current_app, request
-from flask.blueprints import BlueprintSetupState
+from flask import Blueprint, Flask, Response, current_app, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from progress.flask_adapter import service_of
+from progress.access import EVERYONE
 from progress.jobs import Job, JobState
 from progress.loop_monitor import LoopMonitor
 from progress.service import ProgressService
@@ -39,7 +39,7 @@ class ServiceCollector(Collector):
         self._service = service
 
     def collect(self) -> Iterator[Metric]:
-        hub, runner = self._service.hub, self._service.runner
+        hub, store = self._service.hub, self._service.store
         coalesced, slow = hub.coalescing()
         yield GaugeMetricFamily("progress_streams_open", "Open SSE streams (job streams and /api/events).",
                                 value=hub.subscriber_count)
@@ -51,10 +51,11 @@ class ServiceCollector(Collector):
         yield GaugeMetricFamily("progress_streams_coalescing", "Open streams that have had progress "
                                 "coalesced: the slow clients.", value=slow)
         yield GaugeMetricFamily("progress_queue_depth", "Queued jobs waiting for a free slot.",
-                                value=runner.waiting_count())
+                                value=store.waiting())
         jobs = GaugeMetricFamily("progress_jobs", "Jobs kept by the server, by state and kind.",
                                  labels=["state", "kind"])
-        kept = Counter((job.state.value, job.kind) for job in runner.store.newest_first(None, len(runner.store)))
+        everything = store.newest_first(None, sum(store.counts().values()), EVERYONE)
+        kept = Counter((job.state.value, job.kind) for job in everything)
         for kind in (kind.name for kind in self._service.registry):
             for state in JobState:
                 jobs.add_metric([state.value, kind], kept[state.value, kind])
@@ -98,9 +99,9 @@ class ServiceMetrics:
             self.durations.labels(job.kind, job.state.value).observe(job.finished_at - job.started_at)
 
 
-@metrics.record_once
-def _set_up(state: BlueprintSetupState) -> None:
-    state.app.extensions[EXTENSION_KEY] = ServiceMetrics(service_of(state.app))
+def install_metrics(app: Flask) -> None:
+    """Start observing `app`'s service; called by `create_app`, so the blueprint only declares its route."""
+    app.extensions[EXTENSION_KEY] = ServiceMetrics(service_of(app))
 
 
 @metrics.get("/metrics")

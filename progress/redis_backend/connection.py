@@ -1,14 +1,11 @@
-"""Connecting to Redis, and telling about an outage once rather than once per client."""
+"""Connecting to Redis, and checking at start that it answers."""
 
 from __future__ import annotations
 
-import logging
 import sys
 from dataclasses import dataclass
 
 from redis import Redis, RedisError
-
-log = logging.getLogger("progress.redis")
 
 CONNECT_TIMEOUT_S = 2.0
 """An unreachable host fails fast instead of holding a request."""
@@ -49,24 +46,6 @@ def check_reachable(client: Redis) -> None:
         client.ping()
     except RedisError as error:
         raise RedisUnreachable(f"cannot reach Redis ({error})") from None
-
-
-class Outage:
-    """Logs the first error of an outage and the recovery, not every failed call in between."""
-
-    def __init__(self) -> None:
-        self.down = False
-
-    def failed(self, error: BaseException, doing: str) -> None:
-        if not self.down:
-            self.down = True
-            log.error("lost Redis while %s: %s; open streams end and clients resume once it is back",
-                      doing, error)
-
-    def recovered(self) -> None:
-        if self.down:
-            self.down = False
-            log.warning("Redis is reachable again")
 
 
 def main(argv: list[str]) -> int:

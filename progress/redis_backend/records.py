@@ -1,39 +1,12 @@
-"""A job as Redis keeps it (one JSON record) and an event as the stream carries it (one entry)."""
+"""An event as the Redis stream and history lists carry it (one entry string)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
-from ..hub import Event
-from ..jobs import Job, JobState, Progress, ResultFile
+from ..events import Event
+from ..jobs import Job
 from ..sse import encode_event
-
-
-def record_of(job: Job) -> str:
-    """Everything needed to rebuild the job in any worker; times stay exact floats."""
-    result = job.result
-    return json.dumps({
-        "id": job.id, "owner": job.owner, "kind": job.kind, "params": job.params,
-        "state": job.state.value, "done": job.progress.done, "total": job.progress.total,
-        "message": job.progress.message, "created": job.created_at, "started": job.started_at,
-        "finished": job.finished_at, "error": job.error,
-        "result": [result.path, result.content_type, result.extension, result.size] if result else None,
-    }, separators=(",", ":"), ensure_ascii=False)
-
-
-def job_of(record: str | bytes) -> Job:
-    """The job a record describes, as the rest of the code knows jobs."""
-    fields = json.loads(record)
-    job = Job.__new__(Job)
-    job.id, job.owner, job.kind, job.params = fields["id"], fields["owner"], fields["kind"], fields["params"]
-    job.sequence = 0  # order comes from Redis' `created` set
-    job.state = JobState(fields["state"])
-    job.progress = Progress(fields["done"], fields["total"], fields["message"])
-    job.created_at, job.started_at, job.finished_at = fields["created"], fields["started"], fields["finished"]
-    job.error = fields["error"]
-    job.result = ResultFile(*fields["result"]) if fields["result"] else None
-    return job
 
 
 def entry_rest(event_type: str, job: Job, data: str) -> str:
@@ -62,3 +35,7 @@ class Entry:
         """Encoded once per worker, for every local subscriber."""
         return Event(self.id, self.type, self.job_id, encode_event(self.type, self.id, self.data),
                      self.terminal, self.owner)
+
+
+def event_of(raw: str | bytes) -> Event:
+    return Entry.parse(raw).event()

@@ -139,6 +139,15 @@ redis.call('HSET', P .. 'claims', head, ARGV[2])
 return redis.call('GET', P .. 'job:' .. head)
 """
 
+RELEASE = _PRELUDE + """
+-- ARGV: prefix, job id, worker. A claimed job that will not start there waits in its place again.
+local id = ARGV[2]
+if redis.call('HGET', P .. 'claims', id) ~= ARGV[3] then return 0 end
+redis.call('HDEL', P .. 'claims', id)
+redis.call('ZADD', P .. 'queue', redis.call('ZSCORE', P .. 'created', id), id)
+return 1
+"""
+
 VIEW_JOB = _PRELUDE + """
 -- ARGV: prefix, job id. The newest id, the resume start, the record, the newest progress
 -- entry and the state entries: one consistent moment.
@@ -237,6 +246,7 @@ class Scripts:
     def __init__(self, client: Redis) -> None:
         self.commit: Script = client.register_script(COMMIT)
         self.claim: Script = client.register_script(CLAIM)
+        self.release: Script = client.register_script(RELEASE)
         self.view_job: Script = client.register_script(VIEW_JOB)
         self.view_all: Script = client.register_script(VIEW_ALL)
         self.forget: Script = client.register_script(FORGET)

@@ -1,48 +1,157 @@
-"""`RedisJobStore`: the reads of `JobStore` (get, lists, counts) from the records in Redis."""
+"""`RedisStore`: the `JobStore` of a deployment whose workers share one Redis.
+
+Any worker with a free slot takes the oldest queued job (`claim`), so `JOBS_CONCURRENCY`
+and `JOBS_QUEUE_SIZE` hold for the whole deployment. Every commit is one Lua script
+(`scripts.py`) that checks the state it expects and who holds the job. Events reach each
+worker's streams through its one reader (`bus.py`); `monitor.py` proves the worker alive
+and ends the jobs of workers that died.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
-from redis import Redis
+from redis import Redis, RedisError
+from redis.client import Pipeline
 
+from .. import defaults
 from ..access import EVERYONE, Owner
-from ..errors import JobNotFound
-from ..jobs import Job, JobState
-from .connection import Connection
-from .records import job_of
+from ..errors import QueueFull, RateLimited
+from ..events import AllView, Event, JobView, visible
+from ..jobs import Job, JobState, job_json
+from ..limits import CreationRate
+from ..outage import Outage
+from ..store import Feed, QueueLimits
+from .bus import Bus
+from .connection import Connection, check_reachable
+from .limits import RedisRateLimiter
+from .monitor import Monitor
+from .records import entry_rest, event_of
+from .scripts import Scripts
+
+STREAM_MAXLEN = 10_000
+"""Events the Redis stream keeps (approximately): a reader that lags further loses events."""
 
 BATCH = 200
 """Records fetched per round trip when a list is filtered."""
 
+_LOST_RACE, _QUEUE_FULL, _OWNER_LIMIT = -1, -2, -3
 
-class RedisJobStore:
-    """Every kept job of the deployment; writes go through the runner's commit script."""
 
-    def __init__(self, client: Redis, connection: Connection) -> None:
-        self._client = client
+def connect(url: str, limits: QueueLimits) -> RedisStore:
+    """The store on the Redis at `url`; raises `RedisUnreachable` if it won't answer."""
+    connection = Connection(url)
+    client = connection.client()
+    check_reachable(client)
+    return RedisStore(connection, client, limits)
+
+
+class RedisStore:
+    """Every kept job of the deployment, in Redis (`JobStore`)."""
+
+    durable = True
+    outage_errors: tuple[type[Exception], ...] = (RedisError,)
+    waits_on_network = True
+
+    def __init__(self, connection: Connection, client: Redis, limits: QueueLimits) -> None:
+        self.connection = connection
+        self.client = client
+        self.scripts = Scripts(client)
+        self.outage = Outage()
+        self.holder = ""
+        self.unsettled: set[str] = set()
+        """Jobs this worker ran when a commit failed for want of Redis; the monitor ends them."""
+        self._limits = limits
         self._key = connection.key
+        self._prefix = connection.prefix
+        self._bus: Bus | None = None
+        self._monitor: Monitor | None = None
 
-    def __len__(self) -> int:
-        return self._client.zcard(self._key("created"))
+    # Lifecycle ----------------------------------------------------------------------
 
-    def get(self, job_id: str, viewer: Owner = EVERYONE) -> Job:
-        """The job, if `viewer` may see it: someone else's job is as missing as no job."""
-        record = self._client.get(self._key(f"job:{job_id}"))
-        if record is None or not viewer.may_see((job := job_of(record)).owner):
-            raise JobNotFound()
-        return job
+    def start(self, feed: Feed, holder: str) -> None:
+        self.holder = holder
+        self._bus = Bus(self.connection, self.outage, feed)
+        self._monitor = Monitor(self, feed)
+        self._bus.start()
+        self._monitor.start()
 
-    @property
-    def counts(self) -> dict[JobState, int]:
-        """Jobs per state, for `/healthz`."""
-        with self._client.pipeline(transaction=False) as pipe:
+    def close(self) -> None:
+        """Stop reading, and say goodbye at once, so nobody waits for the heartbeat to lapse."""
+        if self._bus is not None:
+            self._bus.stop()
+        if self._monitor is not None:
+            self._monitor.stop()
+
+    # Writes -------------------------------------------------------------------------
+
+    def add(self, job: Job) -> Event:
+        outcome, event = self._commit(job, None, "state", "")
+        if outcome == _QUEUE_FULL:
+            raise QueueFull(f"{self._limits.queue_size} jobs are already waiting; try again later.",
+                            retry_after=defaults.QUEUE_FULL_RETRY_AFTER_S)
+        if outcome == _OWNER_LIMIT:
+            raise RateLimited(f"You already have {self._limits.queued_per_owner} jobs waiting.",
+                              retry_after=defaults.QUEUE_FULL_RETRY_AFTER_S)
+        return event
+
+    def commit(self, job: Job, expect: JobState, event_type: str, holder: str) -> Event | None:
+        try:
+            outcome, event = self._commit(job, expect, event_type, holder)
+        except RedisError:
+            if holder and holder == self.holder:
+                self.unsettled.add(job.id)  # its greenlet ends without a word: the monitor settles it
+            raise
+        return None if outcome == _LOST_RACE else event
+
+    def _commit(self, job: Job, expect: JobState | None, event_type: str, holder: str) -> tuple[int, Event]:
+        """Store the job and publish its event in one script; negative codes say why not."""
+        data = job_json(job)
+        limits = self._limits
+        outcome = self.scripts.commit(args=[
+            self._prefix, job.id, expect.value if expect else "", job.state.value, job.to_record(),
+            event_type, entry_rest(event_type, job, data), holder, job.owner,
+            "1" if job.terminal else "0", int((job.finished_at or 0) * 1000), STREAM_MAXLEN,
+            limits.concurrency, limits.queue_size, limits.queued_per_owner, defaults.STATE_HISTORY])
+        return outcome, Event.of(outcome, event_type, job, data)
+
+    def claim(self, holder: str) -> Job | None:
+        record = self.scripts.claim(args=[self._prefix, holder, self._limits.concurrency])
+        return Job.from_record(record) if record else None
+
+    def release(self, job_id: str, holder: str) -> None:
+        self.scripts.release(args=[self._prefix, job_id, holder])
+
+    def request_cancel(self, job_id: str) -> None:
+        """The worker running the job hears it on the control stream and stops it."""
+        self.client.xadd(self._key("control"), {"cancel": job_id}, maxlen=1000, approximate=True)
+
+    def interrupt_held(self, job_id: str, holder: str, error: str) -> Job | None:
+        """End a job `holder` held and can no longer finish; exactly one caller wins."""
+        job = self.get(job_id)
+        if job is None or job.terminal:  # forgotten, or lost with a Redis that restarted empty
+            return None
+        previous = job.state
+        job.stop(JobState.INTERRUPTED, error)
+        return job if self.commit(job, previous, "state", holder) else None
+
+    # Reads --------------------------------------------------------------------------
+
+    def get(self, job_id: str) -> Job | None:
+        record = self.client.get(self._key(f"job:{job_id}"))
+        return Job.from_record(record) if record is not None else None
+
+    def counts(self) -> Mapping[JobState, int]:
+        with self.client.pipeline(transaction=False) as pipe:
             for state in JobState:
                 pipe.zcard(self._key(f"in:{state.value}"))
             return dict(zip(JobState, pipe.execute()))
 
-    def newest_first(self, states: Iterable[JobState] | None, limit: int,
-                     viewer: Owner = EVERYONE) -> list[Job]:
+    def waiting(self) -> int:
+        return self.client.zcard(self._key("queue"))
+
+    def newest_first(self, states: Iterable[JobState] | None, limit: int, viewer: Owner) -> list[Job]:
         sets = [f"in:{state.value}" for state in dict.fromkeys(states)] if states else ["created"]
         found: list[tuple[float, Job]] = []
         for name in sets:  # each set newest first, merged below
@@ -59,12 +168,59 @@ class RedisJobStore:
         found: list[tuple[float, Job]] = []
         offset = 0
         while limit is None or len(found) < limit:
-            page = self._client.zrevrange(self._key(name), offset, offset + BATCH - 1, withscores=True)
+            page = self.client.zrevrange(self._key(name), offset, offset + BATCH - 1, withscores=True)
             if not page:
                 break
-            records = self._client.mget([self._key(f"job:{job_id.decode()}") for job_id, _ in page])
+            records = self.client.mget([self._key(f"job:{job_id.decode()}") for job_id, _ in page])
             for (_, order), record in zip(page, records):
-                if record is not None and viewer.may_see((job := job_of(record)).owner):
+                if record is not None and viewer.may_see((job := Job.from_record(record)).owner):
                     found.append((order, job))
             offset += BATCH
         return found if limit is None else found[:limit]
+
+    def view_job(self, job_id: str) -> JobView:
+        newest, start, record, progress, *states = self.scripts.view_job(args=[self._prefix, job_id])
+        return JobView(int(newest), int(start) + 1, Job.from_record(record) if record else None,
+                       [event_of(raw) for raw in states], event_of(progress) if progress else None)
+
+    def view_all(self, since: int | None, viewer: Owner) -> AllView:
+        newest, mode, *items = self.scripts.view_all(args=[
+            self._prefix, "" if since is None else since, "" if viewer.admin else viewer.name,
+            defaults.SNAPSHOT_FINISHED_JOBS])
+        if mode == b"missed":
+            events = sorted((event_of(raw) for raw in items), key=lambda event: event.id)
+            return AllView(int(newest), visible(events, viewer), [])
+        jobs = [job for job in map(Job.from_record, items) if viewer.may_see(job.owner)]
+        jobs.sort(key=lambda job: job.created_at, reverse=True)
+        return AllView(int(newest), None, jobs)
+
+    # Retention ----------------------------------------------------------------------
+
+    def forget_finished(self, finished_before: float) -> list[Job]:
+        """Any worker may: each job is popped once."""
+        cutoff_ms = int(finished_before * 1000)
+        forgotten: list[Job] = []
+        while records := self.scripts.forget(args=[self._prefix, cutoff_ms, 500]):
+            forgotten += [Job.from_record(record) for record in records if record]
+        return forgotten
+
+    # The deployment ---------------------------------------------------------------------
+
+    def creation_rate(self, per_minute: int) -> CreationRate:
+        return RedisRateLimiter(per_minute, self.scripts.take_token, self._key)
+
+    def streams_elsewhere(self, owner: str | None) -> int:
+        """Other workers' streams as of their last heartbeat (at most a second old, `monitor.py`)."""
+        if owner is None:
+            reported = self._reported_elsewhere(lambda pipe, key: pipe.hvals(key))
+            return sum(int(count) for counts in reported for count in counts)
+        reported = self._reported_elsewhere(lambda pipe, key: pipe.hget(key, owner))
+        return sum(int(count) for count in reported if count)
+
+    def _reported_elsewhere(self, ask: Callable[[Pipeline, str], object]) -> list[Any]:
+        """`ask` of every other worker's `streams_of:<worker>` hash (its streams by owner), in
+        one round trip."""
+        with self.client.pipeline() as pipe:
+            for worker in self.client.smembers(self._key("workers")) - {self.holder.encode()}:
+                ask(pipe, self._key(f"streams_of:{worker.decode()}"))
+            return pipe.execute()

@@ -1,0 +1,297 @@
+"""`MemoryStore`: the jobs and events of one process, in memory, optionally journaled to disk.
+
+With a `Journal` (the SQLite one by default) every commit is written to disk before it
+is applied here, and the store starts from what the journal holds: reads never touch
+the disk, so a durable store answers as fast as a memory-only one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Protocol
+
+from . import defaults
+from .access import Owner
+from .errors import QueueFull, RateLimited
+from .events import AllView, Event, JobView, visible
+from .jobs import Job, JobState
+from .limits import CreationRate, RateLimiter
+from .outage import Outage
+from .store import Feed, QueueLimits
+
+STOPPED_WHILE_RUNNING = "The server stopped before the job finished."
+
+
+@dataclass(slots=True)
+class History:
+    """What resume needs of one job: all its `state` events and its newest `progress`."""
+
+    states: list[Event] = field(default_factory=list)
+    progress: Event | None = None
+
+    def newest_id(self) -> int:
+        return max([event.id for event in self.states] + ([self.progress.id] if self.progress else []))
+
+
+@dataclass
+class Loaded:
+    """What a journal holds at start."""
+
+    jobs: list[Job] = field(default_factory=list)
+    """Every kept job, in creation order, with its `sequence`."""
+    histories: dict[str, History] = field(default_factory=dict)
+    last_id: int = 0
+    held_from: int | None = None
+    """The first id the journal ever issued; None for a new journal."""
+    floor: int = 0
+
+
+class Journal(Protocol):
+    """Where a `MemoryStore` writes each commit before applying it."""
+
+    def load(self) -> Loaded: ...
+
+    def write(self, job: Job, event: Event, new: bool) -> None:
+        """The job as it is now and its event, in one transaction."""
+
+    def forget(self, job_ids: list[str], floor: int, last_id: int) -> None: ...
+
+    def close(self, last_id: int) -> None: ...
+
+
+class _NullFeed:
+    def event(self, event: Event) -> None: ...
+
+    def cancel_requested(self, job_id: str) -> None: ...
+
+    def streams_by_owner(self) -> dict[str, int]:
+        return {}
+
+    def end_streams(self, farewell: bytes) -> None: ...
+
+
+class MemoryStore:
+    """Every kept job and what resume needs, for one process (`JobStore`)."""
+
+    outage_errors: tuple[type[Exception], ...] = ()
+    waits_on_network = False
+
+    def __init__(self, limits: QueueLimits, journal: Journal | None = None,
+                 state_history: int = defaults.STATE_HISTORY) -> None:
+        self._limits = limits
+        self._journal = journal
+        self.durable = journal is not None
+        self.outage = Outage()  # never down: a journal's failure is a bug, not an outage
+        self._feed: Feed = _NullFeed()
+        self._jobs: dict[str, Job] = {}          # creation order
+        self._unfinished: dict[str, Job] = {}    # creation order
+        self._queue: dict[str, Job] = {}         # queued and unclaimed, oldest first
+        self._claimed: set[str] = set()
+        self._finished: deque[tuple[float, str]] = deque()  # (finished_at, id), finishing order
+        self._counts: Counter[JobState] = Counter()
+        self._queued_by_owner: Counter[str] = Counter()
+        self._histories: dict[str, History] = {}
+        self._states: deque[Event] = deque(maxlen=state_history)
+        loaded = journal.load() if journal else Loaded()
+        # Ids go on above every id issued before, and start at the start time in µs, so a
+        # store that forgot everything (in memory) never reuses an id either.
+        self.last_id = max(loaded.last_id, int(time.time() * 1_000_000) - 1)
+        self._held_from = loaded.held_from if loaded.held_from is not None else self.last_id + 1
+        self._floor = max(loaded.floor, self._held_from - 1)
+        self._sequence = itertools.count(max((job.sequence for job in loaded.jobs), default=0) + 1)
+        self._load(loaded)
+
+    def _load(self, loaded: Loaded) -> None:
+        for job in loaded.jobs:
+            self._jobs[job.id] = job
+            self._counts[job.state] += 1
+            self._place(job, None)
+        self._histories = loaded.histories
+        states = sorted((event for history in loaded.histories.values() for event in history.states),
+                        key=lambda event: event.id)
+        self._states.extend(states)
+        self._finished = deque(sorted(self._finished))
+
+    # Lifecycle ----------------------------------------------------------------------
+
+    def start(self, feed: Feed, holder: str) -> None:
+        """Jobs a stopped process was running end `interrupted`: their greenlets are gone."""
+        self._feed = feed
+        for job in [job for job in self._unfinished.values() if job.state is JobState.RUNNING]:
+            job = job.copy()
+            job.stop(JobState.INTERRUPTED, STOPPED_WHILE_RUNNING)
+            self.commit(job, JobState.RUNNING, "state", holder)
+
+    def close(self) -> None:
+        if self._journal is not None:
+            self._journal.close(self.last_id)
+
+    # Writes -------------------------------------------------------------------------
+
+    def add(self, job: Job) -> Event:
+        self._check_room(job.owner)
+        job.sequence = next(self._sequence)
+        event = self._event("state", job)
+        if self._journal is not None:
+            self._journal.write(job, event, new=True)
+        job = job.copy()
+        self._jobs[job.id] = job
+        self._counts[job.state] += 1
+        self._place(job, None)
+        self._remember(event)
+        self._feed.event(event)
+        return event
+
+    def _check_room(self, owner: str) -> None:
+        limits = self._limits
+        queued, busy = len(self._queue), self._counts[JobState.RUNNING] + len(self._claimed)
+        free = max(0, limits.concurrency - busy)
+        if max(0, queued - free) >= limits.queue_size and busy + min(queued, free) >= limits.concurrency:
+            raise QueueFull(f"{limits.queue_size} jobs are already waiting; try again later.",
+                            retry_after=defaults.QUEUE_FULL_RETRY_AFTER_S)
+        if limits.queued_per_owner and self._queued_by_owner[owner] >= limits.queued_per_owner:
+            raise RateLimited(f"You already have {limits.queued_per_owner} jobs waiting.",
+                              retry_after=defaults.QUEUE_FULL_RETRY_AFTER_S)
+
+    def commit(self, job: Job, expect: JobState, event_type: str, holder: str) -> Event | None:
+        stored = self._jobs.get(job.id)
+        if stored is None or stored.state is not expect:
+            return None
+        event = self._event(event_type, job)
+        if self._journal is not None:
+            self._journal.write(job, event, new=False)
+        job = job.copy()
+        self._jobs[job.id] = job
+        if job.state is not expect:
+            self._counts[expect] -= 1
+            self._counts[job.state] += 1
+        self._place(job, expect)
+        self._remember(event)
+        self._feed.event(event)
+        return event
+
+    def _place(self, job: Job, previous: JobState | None) -> None:
+        """Keep the indexes: unfinished, the queue, claims, finishing order, queued by owner."""
+        if previous is JobState.QUEUED and job.state is not JobState.QUEUED:
+            self._queue.pop(job.id, None)
+            self._claimed.discard(job.id)
+            self._queued_by_owner[job.owner] -= 1
+            if not self._queued_by_owner[job.owner]:
+                del self._queued_by_owner[job.owner]
+        if job.terminal:
+            self._unfinished.pop(job.id, None)
+            self._finished.append((job.finished_at or 0.0, job.id))
+            return
+        self._unfinished[job.id] = job
+        if job.state is JobState.QUEUED:
+            if previous is None:
+                self._queue[job.id] = job
+                self._queued_by_owner[job.owner] += 1
+            elif job.id in self._queue:
+                self._queue[job.id] = job
+
+    def _event(self, event_type: str, job: Job) -> Event:
+        self.last_id += 1
+        return Event.of(self.last_id, event_type, job)
+
+    def _remember(self, event: Event) -> None:
+        history = self._histories.setdefault(event.job_id, History())
+        if event.type == "progress":
+            history.progress = event
+            return
+        history.states.append(event)
+        if len(self._states) == self._states.maxlen:
+            self._floor = max(self._floor, self._states[0].id)
+        self._states.append(event)
+
+    # Claims -------------------------------------------------------------------------
+
+    def claim(self, holder: str) -> Job | None:
+        if not self._queue or self._counts[JobState.RUNNING] + len(self._claimed) >= self._limits.concurrency:
+            return None
+        job_id = next(iter(self._queue))
+        job = self._queue.pop(job_id)
+        self._claimed.add(job_id)
+        return job.copy()
+
+    def release(self, job_id: str, holder: str) -> None:
+        if job_id in self._claimed and (job := self._jobs.get(job_id)) and job.state is JobState.QUEUED:
+            self._claimed.discard(job_id)
+            self._queue[job_id] = job
+            self._queue = dict(sorted(self._queue.items(), key=lambda item: item[1].sequence))
+
+    def request_cancel(self, job_id: str) -> None:
+        self._feed.cancel_requested(job_id)
+
+    # Reads --------------------------------------------------------------------------
+
+    def get(self, job_id: str) -> Job | None:
+        job = self._jobs.get(job_id)
+        return job.copy() if job is not None else None
+
+    def newest_first(self, states: Iterable[JobState] | None, limit: int, viewer: Owner) -> list[Job]:
+        wanted = set(states) if states else None
+        matching = (job for job in reversed(self._jobs.values())
+                    if (wanted is None or job.state in wanted) and viewer.may_see(job.owner))
+        return list(islice(matching, limit))
+
+    def unfinished(self) -> list[Job]:
+        return list(self._unfinished.values())
+
+    def counts(self) -> Mapping[JobState, int]:
+        return self._counts
+
+    def waiting(self) -> int:
+        return len(self._queue)
+
+    def view_job(self, job_id: str) -> JobView:
+        history = self._histories.get(job_id, History())
+        return JobView(self.last_id, self._held_from, self._jobs.get(job_id), list(history.states),
+                       history.progress)
+
+    def view_all(self, since: int | None, viewer: Owner) -> AllView:
+        if since is None or not self._floor <= since <= self.last_id:
+            return AllView(self.last_id, None, self._snapshot(viewer))
+        events = [event for event in self._states if event.id > since]
+        events += [history.progress for history in self._histories.values()
+                   if history.progress and history.progress.id > since]
+        return AllView(self.last_id, sorted(visible(events, viewer), key=lambda event: event.id), [])
+
+    def _snapshot(self, viewer: Owner) -> list[Job]:
+        """Every unfinished job and the most recently finished ones `viewer` may see, newest first."""
+        newest_finished = (self._jobs[job_id] for _, job_id in reversed(self._finished))
+        recent = islice((job for job in newest_finished if viewer.may_see(job.owner)),
+                        defaults.SNAPSHOT_FINISHED_JOBS)
+        jobs = [job for job in self._unfinished.values() if viewer.may_see(job.owner)] + list(recent)
+        return sorted(jobs, key=lambda job: job.sequence, reverse=True)
+
+    # Retention ----------------------------------------------------------------------
+
+    def forget_finished(self, finished_before: float) -> list[Job]:
+        forgotten = list(self._pop_finished(finished_before))
+        if forgotten and self._journal is not None:
+            self._journal.forget([job.id for job in forgotten], self._floor, self.last_id)
+        return forgotten
+
+    def _pop_finished(self, finished_before: float) -> Iterator[Job]:
+        while self._finished and self._finished[0][0] < finished_before:
+            _, job_id = self._finished.popleft()
+            job = self._jobs.pop(job_id)
+            self._counts[job.state] -= 1
+            history = self._histories.pop(job_id, None)
+            if history is not None:  # resuming from before its last event now gets a snapshot
+                self._floor = max(self._floor, history.newest_id())
+            yield job
+
+    # The deployment is this process -----------------------------------------------------
+
+    def creation_rate(self, per_minute: int) -> CreationRate:
+        return RateLimiter(per_minute)
+
+    def streams_elsewhere(self, owner: str | None) -> int:
+        return 0
