@@ -103,10 +103,10 @@ class BenchServer:
 def start(name: str, env: dict[str, str] | None = None, boot_deadline: float = 20.0) -> BenchServer:
     """Start `ours` or `baseline` with the given environment; returns once `/healthz` answers."""
     port = free_port()
-    tmp = tempfile.mkdtemp(prefix=f"bench-{name}-")  # results in a folder of their own: the server removes it at exit
+    tmp = tempfile.mkdtemp(prefix=f"bench-{name}-")  # its data folder and log, removed when it stops
     log_path = Path(tmp) / "gunicorn.log"
     full_env = {**os.environ, "BIND": f"127.0.0.1:{port}", "JOB_KINDS_MODULES": "bench.kinds",
-                "RESULTS_DIR": os.path.join(tmp, "results"), "KINDS_DATA_DIR": tmp, **UNLIMITED, **(env or {})}
+                "DATA_DIR": os.path.join(tmp, "data"), **UNLIMITED, **(env or {})}
     command = ["taskset", "-c", str(SERVER_CORE), GUNICORN, "-c", str(CONFIGS[name])]
     if not shutil.which("taskset") or (os.cpu_count() or 1) < 2:
         command = command[3:]

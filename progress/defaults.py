@@ -47,3 +47,38 @@ LIST_LIMIT_DEFAULT = 100
 
 LIST_LIMIT_MAX = 1000
 """Largest `limit` accepted by `GET /api/jobs`."""
+
+# --- The server's settings (web/settings.py), and the shipped kinds' (progress/kinds/environment.py)
+
+BIND = "127.0.0.1:8000"
+"""Listen address: loopback, so a server with no API tokens is not open to the network."""
+
+JOBS_DB_FILE = "jobs.sqlite3"
+"""The jobs database inside the data folder (DATA_DIR); JOBS_DB names another path."""
+
+RESULTS_FOLDER = "results"
+"""Result files' folder inside the data folder; RESULTS_DIR names another."""
+
+LIMIT_STREAMS_PER_OWNER = 100
+"""Open streams per owner on a server: a few tabs and scripts each, not a flood (0: no limit)."""
+
+LIMIT_QUEUED_PER_OWNER = 100
+"""Queued jobs per owner on a server, so one owner cannot fill the whole queue."""
+
+LIMIT_JOBS_PER_MINUTE = 120
+"""New jobs per owner per minute on a server, in bursts up to that many."""
+
+UPLOAD_MAX_BYTES = 1024 ** 3
+"""Largest upload to `POST /api/uploads`: streamed to disk, so the limit is about disk, not memory."""
+
+SMTP_PORT = 25
+"""The `email` kind's SMTP port when SMTP_HOST is set."""
+
+SMTP_SENDER = "flask-progress@localhost"
+"""The `From:` of every message `email` sends."""
+
+CLEANUP_EVERY_S = 3600.0
+"""The server starts a `cleanup` job this often (0: never on its own)."""
+
+CLEANUP_AFTER_S = 86400.0
+"""What `cleanup` considers old: finished jobs, uploads and orphan result files older than this."""

@@ -48,6 +48,7 @@ class Server:
     process: subprocess.Popen
     url: str
     log_path: Path
+    data_dir: Path
     clients: list[httpx.Client] = field(default_factory=list)
 
     def client(self, **kwargs: object) -> httpx.Client:
@@ -74,15 +75,20 @@ class Server:
 
 def start_server(log_dir: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = (),
                  before_exec: Callable[[], None] | None = None) -> Server:
-    """A gunicorn on a free port, answering `/healthz`; `before_exec` runs in the child (e.g. limits)."""
+    """A gunicorn on a free port, answering `/healthz`; `before_exec` runs in the child (e.g. limits).
+
+    Each server gets a data folder of its own under `log_dir`, unless `env` names one
+    (two servers on one folder: a restart); sharing `<repo>/instance` would mix their files.
+    """
     port = free_port()
     log_path = log_dir / f"gunicorn-{port}.log"
-    full_env = {**os.environ, **TEST_ENV, "BIND": f"127.0.0.1:{port}", **(env or {})}
+    full_env = {**os.environ, **TEST_ENV, "BIND": f"127.0.0.1:{port}",
+                "DATA_DIR": str(log_dir / f"data-{port}"), **(env or {})}
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen([GUNICORN, "-c", str(ROOT / "gunicorn.conf.py"), *args],
                                    cwd=ROOT, env=full_env, stdout=log_file, stderr=subprocess.STDOUT,
                                    start_new_session=True, preexec_fn=before_exec)
-    server = Server(process, f"http://127.0.0.1:{port}", log_path)
+    server = Server(process, f"http://127.0.0.1:{port}", log_path, Path(full_env["DATA_DIR"]))
     deadline = time.monotonic() + BOOT_DEADLINE_S
     while time.monotonic() < deadline:
         if process.poll() is not None:

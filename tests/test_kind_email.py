@@ -8,8 +8,6 @@ the connection at another; the batch records each and goes on.
 import email
 import email.policy
 import ssl
-import tempfile
-from pathlib import Path
 
 import pytest
 import trustme
@@ -111,17 +109,14 @@ def test_bad_email_params_are_refused_naming_the_param(client, params, field):
     assert field in response.json()["error"]["message"]
 
 
-def test_with_no_smtp_server_each_message_is_an_eml_file_in_the_outbox(client):
-    """The shared server has no SMTP settings and the default data folder."""
+def test_with_no_smtp_server_each_message_is_an_eml_file_named_by_its_path_in_the_data_folder(server, client):
+    """The shared server has no SMTP settings and a data folder of its own (DATA_DIR)."""
     job = start_job(client, "email", recipients=["Zoë <zoe@example.com>", "max@example.com"])
     finished = wait_for_state(client, job["id"], {"succeeded", "failed"})
     result = client.get(finished["result"]["url"]).json()
     assert result["failed"] == []
-    outbox = Path(tempfile.gettempdir()) / "flask-progress" / "outbox"
-    files = [outbox / sent["file"] for sent in result["sent"]]
-    assert [file.name for file in files] == [f"{job['id']}-1.eml", f"{job['id']}-2.eml"]
-    message = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
+    assert [sent["file"] for sent in result["sent"]] == [f"outbox/{job['id']}-1.eml", f"outbox/{job['id']}-2.eml"]
+    message = email.message_from_bytes((server.data_dir / result["sent"][0]["file"]).read_bytes(),
+                                       policy=email.policy.default)
     assert message["Subject"] == "Hello, Zoë"
     assert message["To"] == "Zoë <zoe@example.com>"
-    for file in files:
-        file.unlink()

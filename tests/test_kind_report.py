@@ -15,9 +15,7 @@ HEALTH_DEADLINE_S = 5.0
 
 @pytest.fixture(scope="module")
 def report_server(tmp_path_factory):
-    data = tmp_path_factory.mktemp("report-data")
-    server = start_server(tmp_path_factory.mktemp("report"), {"KINDS_DATA_DIR": str(data)})
-    server.data_dir = data
+    server = start_server(tmp_path_factory.mktemp("report"))  # the data set goes in its DATA_DIR
     yield server
     server.stop()
 

@@ -2,8 +2,9 @@
 
 import pytest
 
+from progress.kinds.environment import KindsConfig
+from web.kinds_environment import kinds_config
 from web.settings import SettingsError, load_settings
-from web.uploads import kinds_config
 
 
 @pytest.mark.parametrize("variable, value, expected", [
@@ -40,4 +41,8 @@ def test_kind_settings_reach_the_kinds_as_one_frozen_object():
 
 
 def test_without_smtp_host_email_uses_the_outbox():
-    assert kinds_config(load_settings({})).smtp is None
+    assert kinds_config(load_settings({"KINDS_DATA_DIR": "/srv/data"})).smtp is None
+
+
+def test_the_kinds_and_the_server_read_their_defaults_from_one_place():
+    assert kinds_config(load_settings({"KINDS_DATA_DIR": "/srv/data"})) == KindsConfig(data_dir="/srv/data")

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from tests.conftest import GUNICORN, ROOT
+from web.data_folder import resolve_data_paths
 from web.settings import Settings, SettingsError, load_settings
 
 
@@ -54,8 +55,10 @@ def test_both_entry_points_refuse_to_start_on_a_bad_setting(command):
     assert "Traceback" not in result.stderr
 
 
-def test_an_unimportable_kinds_module_stops_the_start_naming_the_variable():
-    result = run_briefly([sys.executable, "-m", "web"], {"JOB_KINDS_MODULES": "no_such_module_here"})
+@pytest.mark.parametrize("command", [[GUNICORN, "-c", "gunicorn.conf.py"], [sys.executable, "-m", "web"]])
+def test_an_unimportable_kinds_module_stops_the_start_naming_the_variable(command):
+    """Under gunicorn the master stops too, rather than starting the failing worker again and again."""
+    result = run_briefly(command, {"JOB_KINDS_MODULES": "no_such_module_here", "BIND": "127.0.0.1:0"})
     assert result.returncode != 0
     assert "JOB_KINDS_MODULES: cannot import 'no_such_module_here'" in result.stderr
 
@@ -96,3 +99,59 @@ def test_a_bad_redis_url_is_quoted_without_its_password():
     with pytest.raises(SettingsError) as caught:
         load_settings({"REDIS_URL": "redis://user:s3cret-pass@host:notaport/0"})
     assert "s3cret-pass" not in str(caught.value) and "user:***@" in str(caught.value)
+
+
+def test_the_data_folder_and_the_jobs_database_are_read_as_given_and_unset_until_the_app_resolves_them():
+    assert load_settings({}).data_dir is None
+    settings = load_settings({"DATA_DIR": "/srv/progress", "JOBS_DB": ":memory:"})
+    assert (settings.data_dir, settings.jobs_db, settings.results_dir, settings.kinds_data_dir) == (
+        "/srv/progress", ":memory:", None, None)
+
+
+def test_every_path_defaults_to_a_place_in_the_data_folder_itself_the_instance_folder(tmp_path):
+    instance = tmp_path / "instance"
+    settings = resolve_data_paths(load_settings({}), str(instance))
+    assert (settings.data_dir, settings.jobs_db, settings.results_dir, settings.kinds_data_dir) == (
+        str(instance), str(instance / "jobs.sqlite3"), str(instance / "results"), str(instance))
+    assert (instance / "results").is_dir()
+
+
+def test_data_dir_replaces_the_instance_folder_and_each_override_wins_inside_it(tmp_path):
+    settings = resolve_data_paths(load_settings({
+        "DATA_DIR": str(tmp_path / "data"), "JOBS_DB": ":memory:",
+        "RESULTS_DIR": str(tmp_path / "results"), "KINDS_DATA_DIR": str(tmp_path / "kinds")}), str(tmp_path / "instance"))
+    assert (settings.data_dir, settings.jobs_db, settings.results_dir, settings.kinds_data_dir) == (
+        str(tmp_path / "data"), ":memory:", str(tmp_path / "results"), str(tmp_path / "kinds"))
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["data", "kinds", "results"]
+
+
+def test_a_relative_data_dir_is_made_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = resolve_data_paths(load_settings({"DATA_DIR": "data"}), "unused")
+    assert (settings.data_dir, settings.results_dir) == (str(tmp_path / "data"), str(tmp_path / "data" / "results"))
+
+
+@pytest.mark.parametrize("variable", ["DATA_DIR", "RESULTS_DIR", "KINDS_DATA_DIR"])
+def test_a_folder_that_cannot_be_created_is_refused_naming_its_variable(tmp_path, variable):
+    (tmp_path / "file").write_text("")
+    below_a_file = tmp_path / "file" / "data"
+    with pytest.raises(SettingsError) as caught:
+        resolve_data_paths(load_settings({"DATA_DIR": str(tmp_path / "data"), variable: str(below_a_file)}),
+                           str(tmp_path / "instance"))
+    assert str(caught.value) == f"{variable}: cannot create or write the folder '{below_a_file}' (Not a directory)"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes in a read-only folder")
+def test_a_data_folder_that_cannot_be_written_is_refused(tmp_path):
+    (tmp_path / "data").mkdir(mode=0o500)
+    with pytest.raises(SettingsError, match=r"^DATA_DIR: cannot create or write the folder .* \(Permission denied\)$"):
+        resolve_data_paths(load_settings({"DATA_DIR": str(tmp_path / "data")}), "unused")
+
+
+@pytest.mark.parametrize("command", [[GUNICORN, "-c", "gunicorn.conf.py"], [sys.executable, "-m", "web"]])
+def test_both_entry_points_stop_at_start_naming_data_dir_when_it_is_unusable(tmp_path, command):
+    (tmp_path / "file").write_text("")
+    result = run_briefly(command, {"DATA_DIR": str(tmp_path / "file" / "data"), "BIND": "127.0.0.1:0"})
+    assert result.returncode != 0
+    assert f"DATA_DIR: cannot create or write the folder '{tmp_path}/file/data' (Not a directory)\n" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -8,7 +8,6 @@ one line saying what is wrong and where.
 import hashlib
 import json
 import os
-import tempfile
 import threading
 from pathlib import Path
 
@@ -19,8 +18,6 @@ from tests.conftest import Server, start_job, start_server, wait_for_state
 
 LIMIT = 4096
 MIB = 1024 * 1024
-SHARED_UPLOADS = Path(tempfile.gettempdir()) / "flask-progress" / "uploads"
-"""Where the shared server (default settings) keeps uploads."""
 
 
 @pytest.fixture(scope="module")
@@ -74,14 +71,14 @@ def test_a_large_upload_streams_to_disk_without_the_worker_holding_it(server, cl
         done.set()
         sampler.join()
     assert response.status_code == 201, response.text
-    stored = SHARED_UPLOADS / response.json()["id"]
+    stored = server.data_dir / "uploads" / response.json()["id"]
     assert response.json()["size"] == size == stored.stat().st_size
     assert hashlib.sha256(stored.read_bytes()).digest() == hashlib.sha256(source.read_bytes()).digest()
     assert peak[0] - before < size / 3, f"the worker grew by {(peak[0] - before) / MIB:.0f} MiB"
     stored.unlink()
 
 
-def test_a_csv_is_summarised_with_progress_in_bytes(client, open_stream):
+def test_a_csv_is_summarised_with_progress_in_bytes(server, client, open_stream):
     lines = [b"id,name,price"] + [b"%d,item %d,%d.5" % (n, n, n % 100) for n in range(1, 400_001)]
     body = b"\n".join(lines) + b"\n"
     response = upload(client, body)
@@ -97,7 +94,7 @@ def test_a_csv_is_summarised_with_progress_in_bytes(client, open_stream):
     assert summary["columns"][0] == {"name": "id", "filled": 400_000, "empty": 0, "numeric": True,
                                      "min": 1.0, "max": 400_000.0, "mean": 200_000.5}
     assert summary["columns"][1] == {"name": "name", "filled": 400_000, "empty": 0, "numeric": False}
-    (SHARED_UPLOADS / response.json()["id"]).unlink()
+    (server.data_dir / "uploads" / response.json()["id"]).unlink()
 
 
 def test_empty_cells_are_counted_and_quoted_fields_may_hold_newlines(small_limit):

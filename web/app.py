@@ -15,6 +15,8 @@ from progress.registry import KindRegistry
 from progress.service import ServiceOptions
 
 from .auth import OwnerOfRequest, install_access_control
+from .data_folder import resolve_data_paths
+from .kinds_environment import install_kinds_environment
 from .request_log import install_request_log
 from .settings import Settings, SettingsError, load_settings
 
@@ -23,12 +25,16 @@ def create_app(settings: Settings | None = None, registry: KindRegistry | None =
                owner_of_request: OwnerOfRequest | None = None) -> Flask:
     """A new app with its own hub, runner and job store; `settings` default to the environment.
 
+    Everything it keeps on disk goes in its data folder (`DATA_DIR`, by default the app's
+    instance folder); one that cannot be created or written raises `SettingsError`.
+
     `owner_of_request(request)` says which owner a request speaks for (None: no valid
     credentials, 401); without it the server uses API tokens, or runs open with none.
     """
     settings = settings or load_settings(os.environ)
     load_kinds(settings.job_kinds_modules)
     app = Flask(__name__)
+    settings = resolve_data_paths(settings, app.instance_path)
     app.config["MAX_CONTENT_LENGTH"] = defaults.MAX_BODY_BYTES
     app.config["SETTINGS"] = settings
     app.json.sort_keys = False  # keep the contract's field order
@@ -40,6 +46,7 @@ def create_app(settings: Settings | None = None, registry: KindRegistry | None =
         retry_ms=settings.sse_retry_ms,
         heartbeat_s=settings.sse_heartbeat_s,
         results_dir=settings.results_dir,
+        jobs_db=settings.jobs_db,
         limits=OwnerLimits(streams=settings.limit_streams_per_owner,
                            queued=settings.limit_queued_per_owner,
                            jobs_per_minute=settings.limit_jobs_per_minute),
@@ -51,15 +58,17 @@ def create_app(settings: Settings | None = None, registry: KindRegistry | None =
         raise SettingsError(f"REDIS_URL: {error}") from None
     install_request_log(app)
     install_access_control(app, settings, owner_of_request)
+    install_kinds_environment(settings, service_of(app).runner)
 
     from .api import api
     from .errors import register_error_handlers, register_outage_handler
     from .health import health
-    from .metrics import metrics
+    from .metrics import install_metrics, metrics
     from .pages import pages
     from .streams import streams
     from .uploads import uploads
 
+    install_metrics(app)
     for blueprint in (api, uploads, streams, health, metrics, pages):
         app.register_blueprint(blueprint)
     register_error_handlers(app)

@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from progress import defaults  # stdlib only, like this module
+
 from .tokens import Token, parse_token_file
 
 
@@ -21,34 +23,42 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    bind: str = "127.0.0.1:8000"
-    jobs_concurrency: int = 8
-    jobs_queue_size: int = 1000
-    jobs_keep_s: float = 3600.0
-    sse_retry_ms: int = 2000
-    sse_heartbeat_s: float = 10.0
+    """Every default comes from `progress.defaults`; a path left None is resolved when the app is
+    built (`web.data_folder`), since the data folder's default is the Flask app's instance folder."""
+
+    bind: str = defaults.BIND
+    jobs_concurrency: int = defaults.JOBS_CONCURRENCY
+    jobs_queue_size: int = defaults.JOBS_QUEUE_SIZE
+    jobs_keep_s: float = defaults.JOBS_KEEP_S
+    sse_retry_ms: int = defaults.SSE_RETRY_MS
+    sse_heartbeat_s: float = defaults.SSE_HEARTBEAT_S
     redis_url: str | None = None
     job_kinds_modules: tuple[str, ...] = ()
+    data_dir: str | None = None
+    """This instance's own folder for everything it keeps on disk; None: the app's instance folder."""
+    jobs_db: str | None = None
+    """The jobs database; None: `jobs.sqlite3` in the data folder; `:memory:`: nothing on disk."""
     results_dir: str | None = None
+    """Where result files are written; None: `results/` in the data folder."""
     # The shipped kinds (docs/kinds.md); read by `progress.kinds.environment`, never by a kind itself.
     kinds_data_dir: str | None = None
-    """Where `report` keeps its database, `email` its outbox and uploads their files; None: a temp folder."""
-    upload_max_bytes: int = 1024 ** 3
+    """Where `report` keeps its database, `email` its outbox and uploads their files; None: the data folder."""
+    upload_max_bytes: int = defaults.UPLOAD_MAX_BYTES
     """Largest upload accepted by `POST /api/uploads`; a larger one gets 413."""
     smtp_host: str | None = None
     """SMTP server for `email`; None: messages go to the outbox folder as `.eml` files."""
-    smtp_port: int = 25
+    smtp_port: int = defaults.SMTP_PORT
     smtp_starttls: bool = False
     smtp_username: str | None = None
     smtp_password: str | None = field(default=None, repr=False)
-    smtp_sender: str = "flask-progress@localhost"
+    smtp_sender: str = defaults.SMTP_SENDER
     fetch_allowed_hosts: tuple[str, ...] = ()
     """Hosts `fetch` may call: names, `*.example.com`, or `*` for any; empty: none."""
     fetch_allow_private: bool = False
     """Let `fetch` reach loopback, private and link-local addresses (tests, intranets)."""
-    cleanup_every_s: float = 3600.0
+    cleanup_every_s: float = defaults.CLEANUP_EVERY_S
     """Start a `cleanup` job this often; 0: never on its own."""
-    cleanup_after_s: float = 86400.0
+    cleanup_after_s: float = defaults.CLEANUP_AFTER_S
     """`cleanup` removes finished jobs, result files and uploads older than this."""
     # Access control and limits (README "Who may see and stop a job").
     api_tokens: tuple[Token, ...] = field(default=(), repr=False)
@@ -57,9 +67,9 @@ class Settings:
     """Signs the page's session cookie; None: a random key, so sessions end at a restart."""
     allow_open_access: bool = False
     """Serve with no tokens on an address other than loopback."""
-    limit_streams_per_owner: int = 100
-    limit_queued_per_owner: int = 100
-    limit_jobs_per_minute: int = 120
+    limit_streams_per_owner: int = defaults.LIMIT_STREAMS_PER_OWNER
+    limit_queued_per_owner: int = defaults.LIMIT_QUEUED_PER_OWNER
+    limit_jobs_per_minute: int = defaults.LIMIT_JOBS_PER_MINUTE
 
 
 _BIND = re.compile(r"^(unix:.+|(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]*):\d{1,5})$")
@@ -166,9 +176,11 @@ _PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
     "JOBS_QUEUE_SIZE": ("jobs_queue_size", _integer(0, 1_000_000)),
     "JOBS_KEEP_S": ("jobs_keep_s", _seconds(0, 365 * 24 * 3600)),
     "SSE_RETRY_MS": ("sse_retry_ms", _integer(0, 3_600_000)),
-    "SSE_HEARTBEAT_S": ("sse_heartbeat_s", _seconds(0, 15, above_low=True)),
+    "SSE_HEARTBEAT_S": ("sse_heartbeat_s", _seconds(0, defaults.SSE_HEARTBEAT_MAX_S, above_low=True)),
     "REDIS_URL": ("redis_url", _redis_url),
     "JOB_KINDS_MODULES": ("job_kinds_modules", _modules),
+    "DATA_DIR": ("data_dir", str),
+    "JOBS_DB": ("jobs_db", str),
     "RESULTS_DIR": ("results_dir", str),
     "KINDS_DATA_DIR": ("kinds_data_dir", str),
     "UPLOAD_MAX_BYTES": ("upload_max_bytes", _integer(1, 1 << 40)),

@@ -1,8 +1,7 @@
 """`POST /api/uploads`: a file streamed to disk for a kind to process (see docs/kinds.md).
 
-Registering this blueprint also hands the shipped kinds their settings and the job
-runner (`progress.kinds.environment`) and starts the `cleanup` schedule: kinds run
-without a request, so they get plain values once, at app creation.
+The limit and the folder come from the kinds' settings, which `create_app` installs
+(`web/kinds_environment.py`).
 """
 
 from __future__ import annotations
@@ -10,47 +9,17 @@ from __future__ import annotations
 from functools import partial
 
 from flask import Blueprint, Response, jsonify, request
-from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
-from progress.flask_adapter import service_of
-from progress.kinds import cleanup, environment
+from progress.kinds import environment
 from progress.kinds.upload_store import EmptyUpload, UploadTooLarge, receive
 
 from .errors import ApiError
-from .settings import Settings
 
 uploads = Blueprint("uploads", __name__, url_prefix="/api")
 
 READ_BYTES = 64 * 1024
 """Bytes read from the socket and written to disk at a time: memory per upload stays this small."""
-
-
-def kinds_config(settings: Settings) -> environment.KindsConfig:
-    """The shipped kinds' part of the settings, as a frozen framework-free object."""
-    smtp = None
-    if settings.smtp_host:
-        smtp = environment.SmtpConfig(settings.smtp_host, settings.smtp_port, settings.smtp_starttls,
-                                      settings.smtp_username, settings.smtp_password)
-    data_dir = {"data_dir": settings.kinds_data_dir} if settings.kinds_data_dir else {}
-    return environment.KindsConfig(
-        **data_dir,
-        upload_max_bytes=settings.upload_max_bytes,
-        smtp=smtp,
-        sender=settings.smtp_sender,
-        fetch_allowed_hosts=settings.fetch_allowed_hosts,
-        fetch_allow_private=settings.fetch_allow_private,
-        cleanup_after_s=settings.cleanup_after_s,
-    )
-
-
-@uploads.record_once
-def install_kinds_environment(state: BlueprintSetupState) -> None:
-    settings: Settings = state.app.config["SETTINGS"]
-    runner = service_of(state.app).runner
-    environment.install(kinds_config(settings), runner)
-    if settings.cleanup_every_s > 0:
-        cleanup.schedule(runner, settings.cleanup_every_s)
 
 
 @uploads.post("/uploads")

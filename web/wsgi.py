@@ -2,6 +2,8 @@
 
 import sys
 
+from gunicorn.arbiter import Arbiter
+
 from .app import configure_logging, create_app
 from .settings import SettingsError
 
@@ -9,4 +11,7 @@ configure_logging()
 try:
     app = create_app()
 except SettingsError as error:
-    sys.exit(str(error))
+    # This exit code makes gunicorn's master stop ("App failed to load."); any other
+    # would have it start the worker again, failing the same way, forever.
+    print(error, file=sys.stderr)
+    sys.exit(Arbiter.APP_LOAD_ERROR)

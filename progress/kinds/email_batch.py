@@ -40,7 +40,8 @@ ADDRESS = re.compile(r"^[^\s@<>()\[\],;:\"\\]+@[^\s@<>()\[\],;:\"\\]+$")
 )
 def email(ctx: JobContext, recipients: list[str], subject: str, body: str) -> dict:
     settings = config()
-    mailer = SmtpMailer(settings.smtp) if settings.smtp else OutboxMailer(settings.folder("outbox"))
+    mailer = (SmtpMailer(settings.smtp) if settings.smtp
+              else OutboxMailer(settings.folder("outbox"), settings.data_dir))
     sent: list[dict[str, str]] = []
     failed: list[dict[str, str]] = []
     finished = False

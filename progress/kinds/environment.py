@@ -1,18 +1,19 @@
 """What the shipped kinds need from the server they run in, installed once at app creation.
 
 A kind runs in a greenlet with no request and no Flask, so it cannot read the app's
-settings. The web layer (`web/uploads.py`, when its blueprint is registered) builds
+settings. The web layer (`web/kinds_environment.py`, called by `create_app`) builds
 a frozen `KindsConfig` from its settings and calls `install()`; kinds call
 `config()`. Only `cleanup` needs the job runner, which comes the same way.
 One server process has one app, so one installed environment is enough.
+There is no default data folder: a shared one would mix two servers' files.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 
+from .. import defaults
 from ..runner import JobRunner
 
 
@@ -21,7 +22,7 @@ class SmtpConfig:
     """An SMTP server for `email`; absent, messages go to the outbox folder."""
 
     host: str
-    port: int = 25
+    port: int = defaults.SMTP_PORT
     starttls: bool = False
     username: str | None = None
     password: str | None = field(default=None, repr=False)
@@ -31,13 +32,14 @@ class SmtpConfig:
 class KindsConfig:
     """The shipped kinds' settings, as plain values (see docs/kinds.md for each)."""
 
-    data_dir: str = field(default_factory=lambda: os.path.join(tempfile.gettempdir(), "flask-progress"))
-    upload_max_bytes: int = 1024 ** 3
+    data_dir: str
+    """This server's own folder for the kinds' files; never one shared with another server."""
+    upload_max_bytes: int = defaults.UPLOAD_MAX_BYTES
     smtp: SmtpConfig | None = None
-    sender: str = "flask-progress@localhost"
+    sender: str = defaults.SMTP_SENDER
     fetch_allowed_hosts: tuple[str, ...] = ()
     fetch_allow_private: bool = False
-    cleanup_after_s: float = 86400.0
+    cleanup_after_s: float = defaults.CLEANUP_AFTER_S
 
     def folder(self, name: str) -> str:
         """A subfolder of `data_dir`, created on first use."""
@@ -49,7 +51,7 @@ class KindsConfig:
 class _Installed:
     """The one environment of this process."""
 
-    config = KindsConfig()
+    config: KindsConfig | None = None
     runner: JobRunner | None = None
 
 
@@ -60,7 +62,10 @@ def install(kinds_config: KindsConfig, runner: JobRunner | None = None) -> None:
 
 
 def config() -> KindsConfig:
-    """The installed settings, or the defaults when no app installed any."""
+    """The installed settings; a kind run before any were installed fails saying so."""
+    if _Installed.config is None:
+        raise RuntimeError("no kinds settings installed: create the app with web.create_app, "
+                           "or call progress.kinds.environment.install(KindsConfig(data_dir=...))")
     return _Installed.config
 
 

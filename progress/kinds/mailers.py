@@ -19,17 +19,22 @@ SMTP_TIMEOUT_S = 30.0
 
 
 class OutboxMailer:
-    """Writes each message as `<job id>-<n>.eml`, so the kind works with no mail server."""
+    """Writes each message as `<job id>-<n>.eml` in `folder`, so the kind works with no mail server.
 
-    def __init__(self, folder: str) -> None:
+    The result names each file by its path inside `data_dir` (`outbox/<job id>-1.eml`): enough
+    to find it, without telling a client where the server keeps its files.
+    """
+
+    def __init__(self, folder: str, data_dir: str) -> None:
         self.folder = folder
+        self.data_dir = data_dir
         self.count = 0
 
     def deliver(self, ctx: JobContext, message: EmailMessage) -> dict[str, str]:
         self.count += 1
         path = os.path.join(self.folder, f"{ctx.job_id}-{self.count}.eml")
         ctx.run_blocking(_write, path, message.as_bytes())
-        return {"file": os.path.basename(path)}
+        return {"file": os.path.relpath(path, self.data_dir)}
 
     def close(self, polite: bool) -> None:
         """Nothing to close: each file is complete when `deliver` returns."""

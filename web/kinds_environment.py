@@ -1,0 +1,39 @@
+"""The shipped kinds' settings and the `cleanup` schedule, handed over once by `create_app`.
+
+Kinds run in greenlets with no request, so they cannot read the app's settings: they
+get plain values and the runner through `progress.kinds.environment`. This happens in
+`create_app` rather than when a blueprint is registered, so blueprints only declare routes.
+"""
+
+from __future__ import annotations
+
+from progress.kinds import cleanup, environment
+from progress.runner import JobRunner
+
+from .settings import Settings
+
+
+def kinds_config(settings: Settings) -> environment.KindsConfig:
+    """The shipped kinds' part of settings whose paths are resolved (`web.data_folder`)."""
+    if settings.kinds_data_dir is None:
+        raise ValueError("kinds_data_dir is unresolved: pass the settings through resolve_data_paths first")
+    smtp = None
+    if settings.smtp_host:
+        smtp = environment.SmtpConfig(settings.smtp_host, settings.smtp_port, settings.smtp_starttls,
+                                      settings.smtp_username, settings.smtp_password)
+    return environment.KindsConfig(
+        data_dir=settings.kinds_data_dir,
+        upload_max_bytes=settings.upload_max_bytes,
+        smtp=smtp,
+        sender=settings.smtp_sender,
+        fetch_allowed_hosts=settings.fetch_allowed_hosts,
+        fetch_allow_private=settings.fetch_allow_private,
+        cleanup_after_s=settings.cleanup_after_s,
+    )
+
+
+def install_kinds_environment(settings: Settings, runner: JobRunner) -> None:
+    """Give the kinds their settings and the runner, and start `cleanup` every `CLEANUP_EVERY_S`."""
+    environment.install(kinds_config(settings), runner)
+    if settings.cleanup_every_s > 0:
+        cleanup.schedule(runner, settings.cleanup_every_s)
