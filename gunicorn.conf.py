@@ -109,14 +109,13 @@ def on_starting(server):
 
 
 def post_worker_init(worker):
-    """Serve SSE streams detached (progress/takeover.py): no greenlet waits per open stream,
-    the hub writes events to the sockets. Then chain SIGTERM to our graceful shutdown
+    """Serve SSE streams detached (progress/gunicorn_transport): no greenlet waits per open
+    stream, the hub writes events to the sockets. Then chain SIGTERM to our graceful shutdown
     (web/graceful.py): 503 for new jobs at once, running jobs `interrupted` after a short
     grace, every stream told and ended, idle keep-alive connections closed, then gunicorn's
     own exit: seconds, not graceful_timeout."""
-    from progress.takeover import Takeover
+    from progress import gunicorn_transport
     from web import graceful
 
-    takeover = Takeover(worker)
-    worker.wsgi.wsgi_app = takeover.wrap(worker.wsgi.wsgi_app)
-    graceful.install(worker, takeover.connections)
+    connections = gunicorn_transport.install(worker)
+    graceful.install(worker, connections)

@@ -7,7 +7,8 @@ from typing import Any
 from flask import Flask, Response, current_app
 
 from . import defaults
-from .direct_write import ChunkedSocket
+from .gunicorn_transport.chunked import ChunkedSocket
+from .gunicorn_transport.direct import DirectReader
 from .registry import KindRegistry
 from .service import ProgressService, ServiceOptions
 from .streams import Stream
@@ -40,15 +41,18 @@ def service_of(app: Flask | None = None) -> ProgressService:
 def sse_response(stream: Stream, environ: dict[str, Any] | None = None) -> Response:
     """A streaming `text/event-stream` response with the contract's headers.
 
-    The body is the `Stream` itself, so gunicorn's worker, with progress/takeover.py
-    installed, can serve it detached. Otherwise, under gunicorn the client socket gets a
-    send timeout, so a client that accepts nothing for `SLOW_CLIENT_CUTOFF_S` is cut off
-    instead of pinning its greenlet, and the hub may write to it directly.
+    The body is the `Stream` itself, so gunicorn's worker, with the take-over installed
+    (progress/gunicorn_transport), can serve it detached. Otherwise, under gunicorn the
+    client socket gets a send timeout, so a client that accepts nothing for
+    `SLOW_CLIENT_CUTOFF_S` is cut off instead of pinning its greenlet, and the hub may write
+    to it directly.
     """
     environ = environ or {}
     sock = environ.get("gunicorn.socket")
     if sock is not None:
         sock.settimeout(defaults.SLOW_CLIENT_CUTOFF_S)
-    stream.write_directly(ChunkedSocket.from_environ(environ))
+    chunked = ChunkedSocket.from_environ(environ)
+    if chunked is not None:
+        stream.use_writer(DirectReader(chunked))
     return Response(stream, status=200, content_type="text/event-stream",
                     headers=SSE_HEADERS, direct_passthrough=True)

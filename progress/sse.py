@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Protocol
-
-if TYPE_CHECKING:
-    from .direct_write import ChunkedSocket
+from typing import Any, Protocol
 
 MAX_EVENT_ID = 2**53 - 1
 """Ids stay below 2^53 so JavaScript reads them exactly."""
@@ -81,27 +78,26 @@ class BlockSource(Protocol):
 
     def next_block(self, timeout: float) -> bytes | None: ...
 
-    def attach(self, sock: ChunkedSocket) -> None: ...
+    def use(self, writer: Any) -> None: ...
 
     def close(self) -> None: ...
 
 
-def event_stream(source: BlockSource, first: bytes, heartbeat: float,
-                 sock: ChunkedSocket | None = None) -> Iterator[bytes]:
+def event_stream(source: BlockSource, first: bytes, heartbeat: float, writer: Any = None) -> Iterator[bytes]:
     """The bytes of one SSE response.
 
     Endings: the job's terminal event or the server's shutdown (`source.finished`),
     the client leaving (GeneratorExit at a `yield`, noticed on the next write: the
     heartbeat is also the dead-client probe), or a backlog overflow (the source ends
     itself and the client resumes). Every ending releases the subscription.
-    With `sock`, the source may write events to the client itself once the first
-    bytes are out (progress/direct_write.py); `next_block` then gives b"" for
+    With a `writer` (a transport's reader that may write events itself once the first
+    bytes are out, progress/gunicorn_transport/direct.py), `next_block` gives b"" for
     "nothing left to write here".
     """
     try:
         yield first  # headers leave with the first real bytes: gunicorn holds them until then
-        if sock is not None:
-            source.attach(sock)
+        if writer is not None:
+            source.use(writer)
         while not source.finished:
             block = source.next_block(timeout=heartbeat)
             if block is None:

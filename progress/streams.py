@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from . import defaults
 from .access import EVERYONE, Owner
-from .detached import LAST_CHUNK, Drainer, Heartbeats, OnEnd
-from .direct_write import ChunkedSocket, http_chunk
 from .errors import JobNotFound, RateLimited
 from .events import frames
 from .hub import Hub, Subscription
@@ -28,59 +27,44 @@ class Opened:
 
 class Stream:
     """One SSE response before it starts: iterate it for its bytes (a greenlet per stream),
-    or `run_detached` on a connection taken over from the server (no greenlet per stream).
+    or let a transport `open` it and send its events without a greenlet per stream
+    (progress/gunicorn_transport/detached.py).
 
     History is read and the subscription made when the response starts, together, with no
     greenlet switch between (so no event falls in the gap, mercure#178), and only then (so
     an unsent response holds no subscription).
     """
 
-    __slots__ = ("_open", "_heartbeats", "_direct", "_bytes")
+    __slots__ = ("open", "quiet_s", "_writer", "_bytes")
 
-    def __init__(self, open_: Callable[[], Opened], heartbeats: Heartbeats) -> None:
-        self._open = open_
-        self._heartbeats = heartbeats
-        self._direct: ChunkedSocket | None = None
+    def __init__(self, open_: Callable[[], Opened], quiet_s: float) -> None:
+        self.open = open_
+        """Read the snapshot or missed events and subscribe: the first bytes and what goes on."""
+        self.quiet_s = quiet_s
+        """The heartbeat interval: no stream is silent longer."""
+        self._writer: Any = None
         self._bytes: Generator[bytes, None, None] | None = None
 
-    def write_directly(self, sock: ChunkedSocket | None) -> None:
-        """Let the hub write events straight to `sock` while the stream's greenlet waits
-        (progress/direct_write.py)."""
-        self._direct = sock
+    def use_writer(self, writer: Any) -> None:
+        """Once the first bytes are out, `writer` sends the events while this stream's greenlet
+        waits (a transport's `Reader`, progress/gunicorn_transport/direct.py)."""
+        self._writer = writer
 
     def __iter__(self) -> Iterator[bytes]:
         self._bytes = self._generate()
         return self._bytes
 
     def _generate(self) -> Generator[bytes, None, None]:
-        opened = self._open()
+        opened = self.open()
         if opened.source is None:
             yield opened.first
             return
-        yield from event_stream(opened.source, opened.first, self._heartbeats.quiet_s, self._direct)
+        yield from event_stream(opened.source, opened.first, self.quiet_s, self._writer)
 
     def close(self) -> None:
         """WSGI's `close()`: a client gone mid-stream releases the subscription at once."""
         if self._bytes is not None:
             self._bytes.close()
-
-    def run_detached(self, sock: ChunkedSocket, head: bytes, on_end: OnEnd) -> None:
-        """Send `head` (status line and headers) and the first bytes now, in this greenlet;
-        after that the hub writes the events (progress/detached.py) and `on_end` gets the
-        connection back when the stream is over."""
-        opened = self._open()
-        ending = b"" if opened.source is not None else LAST_CHUNK
-        try:
-            sock.send_rest(head + http_chunk(opened.first) + ending)
-        except OSError:
-            if opened.source is not None:
-                opened.source.close()
-            on_end(sock, False)
-            return
-        if opened.source is None:
-            on_end(sock, True)
-        else:
-            Drainer.start(opened.source, sock, on_end, self._heartbeats)
 
 
 UNAVAILABLE = encode_comment("events unavailable, retry")
@@ -102,7 +86,7 @@ class StreamService:
                  heartbeat_s: float = defaults.SSE_HEARTBEAT_S, streams_per_owner: int = 0) -> None:
         self.store = store
         self.hub = hub
-        self.heartbeats = Heartbeats(heartbeat_s)
+        self.heartbeat_s = heartbeat_s
         self.streams_per_owner = streams_per_owner
         self._retry = encode_retry(retry_ms)
 
@@ -117,20 +101,20 @@ class StreamService:
             view = self.store.view_job(job_id)
         except self.store.outage_errors as error:
             unavailable = self._unavailable(error)
-            return Stream(lambda: unavailable, self.heartbeats)
+            return Stream(lambda: unavailable, self.heartbeat_s)
         job = view.job
         if job is None or not viewer.may_see(job.owner):
             raise JobNotFound()
         if saw_the_end(view.terminal_id, since, view.last_id):
             return None
         self._check_limit(viewer)
-        return Stream(lambda: self._open_job(job, since, viewer), self.heartbeats)
+        return Stream(lambda: self._open_job(job, since, viewer), self.heartbeat_s)
 
     def all_stream(self, last_event_id: str | None, viewer: Owner = EVERYONE) -> Stream:
         """Every job `viewer` may see: a snapshot (or what was missed), then live; never ends by itself."""
         self._check_limit(viewer)
         since = parse_event_id(last_event_id)
-        return Stream(lambda: self._open_all(since, viewer), self.heartbeats)
+        return Stream(lambda: self._open_all(since, viewer), self.heartbeat_s)
 
     def open_count(self) -> int:
         """Streams open in every process of the deployment, for `/healthz`."""

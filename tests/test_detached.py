@@ -1,4 +1,4 @@
-"""A detached stream (progress/detached.py): the hub writes every event, a greenlet runs only
+"""A detached stream (progress/gunicorn_transport/detached.py): the hub writes every event, a greenlet runs only
 while a write waits, and the stream's endings, order and HTTP framing stay exact."""
 
 import gc
@@ -6,8 +6,8 @@ import gc
 import gevent
 import greenlet
 
-from progress.detached import HEARTBEAT_CHUNK, LAST_CHUNK, Heartbeats
-from progress.direct_write import http_chunk
+from progress.gunicorn_transport.chunked import http_chunk
+from progress.gunicorn_transport.detached import HEARTBEAT_CHUNK, LAST_CHUNK, Drainer, Heartbeats
 from progress.hub import Hub
 from progress.sse import SERVER_STOPPING
 from progress.streams import Opened, Stream
@@ -29,8 +29,7 @@ class Ends:
 
 def detach(opened: Opened, sock: SmallSocket, heartbeats: Heartbeats | None = None) -> Ends:
     ends = Ends()
-    stream = Stream(lambda: opened, heartbeats or Heartbeats(10.0))
-    stream.run_detached(sock, HEAD, ends)  # type: ignore[arg-type]
+    Drainer.run(Stream(lambda: opened, 10.0), sock, HEAD, ends, heartbeats or Heartbeats(10.0))  # type: ignore[arg-type]
     gevent.sleep(0.01)
     return ends
 
@@ -147,11 +146,12 @@ def test_a_write_failing_as_the_stream_opens_releases_the_subscription():
 
 
 def test_the_heartbeat_greenlet_lets_the_loop_run_between_batches(monkeypatch):
-    monkeypatch.setattr("progress.detached.PINGS_PER_TURN", 2)
+    monkeypatch.setattr("progress.gunicorn_transport.detached.PINGS_PER_TURN", 2)
     hub, heartbeats = Hub(), Heartbeats(0.04)
     socks = [SmallSocket() for _ in range(6)]
     for sock in socks:  # all at once, so all fall quiet in the same tick
-        Stream(lambda: Opened(b"first", hub.subscribe()), heartbeats).run_detached(sock, HEAD, Ends())  # type: ignore[arg-type]
+        stream = Stream(lambda: Opened(b"first", hub.subscribe()), 0.04)
+        Drainer.run(stream, sock, HEAD, Ends(), heartbeats)  # type: ignore[arg-type]
     seen: set[int] = set()
 
     def watch() -> None:

@@ -1,5 +1,5 @@
 """Events the hub writes straight to an idle stream's socket keep the HTTP framing and the
-stream's order and endings exact (progress/direct_write.py, issue #6)."""
+stream's order and endings exact (progress/gunicorn_transport/direct.py, issue #6)."""
 
 import json
 
@@ -7,7 +7,8 @@ import gevent
 import pytest
 from gevent import socket as gevent_socket
 
-from progress.direct_write import ChunkedSocket, http_chunk
+from progress.gunicorn_transport.chunked import ChunkedSocket, http_chunk
+from progress.gunicorn_transport.direct import DirectReader
 from progress.hub import Hub
 from progress.sse import event_stream
 from tests import raw_http
@@ -38,7 +39,7 @@ class SmallSocket:
 def serve(sub, sock: SmallSocket, heartbeat: float = 10.0) -> gevent.Greenlet:
     """The stream's greenlet as gunicorn runs it: each yielded block goes out as one chunk."""
     def run() -> None:
-        for block in event_stream(sub, b"first", heartbeat, sock):  # type: ignore[arg-type]
+        for block in event_stream(sub, b"first", heartbeat, DirectReader(sock)):  # type: ignore[arg-type]
             sock.wire += http_chunk(block)
     greenlet = gevent.spawn(run)
     gevent.sleep(0.01)  # the stream sends its first bytes and waits idle

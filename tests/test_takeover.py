@@ -1,6 +1,13 @@
-"""SSE connections taken over from gunicorn (progress/takeover.py), seen from the wire: exact
-HTTP/1.1, and the connection goes back to gunicorn's keep-alive loop when a stream ends."""
+"""SSE connections taken over from gunicorn (progress/gunicorn_transport/takeover.py), seen from
+the wire: exact HTTP/1.1, and the connection goes back to gunicorn's keep-alive loop when a stream
+ends. The take-over is on only for the gunicorn versions tested."""
 
+import logging
+from types import SimpleNamespace
+
+import pytest
+
+from progress.gunicorn_transport import install, takeover_supported
 from tests import raw_http
 from tests.conftest import start_job
 
@@ -56,3 +63,22 @@ def test_a_request_pipelined_behind_a_stream_is_answered_after_it(client, server
         stream, health = raw_http.read_responses(sock, pipelined, deadline_s=15)
     assert raw_http.blocks(stream.body)[-1].startswith(b"event: state\n")
     assert health.status == 200
+
+
+@pytest.mark.parametrize(("version", "supported"), [
+    ("27.0.1", True), ("23.0.0", True), ("22.0.0", False), ("28.0.0", False), ("30.1", False)])
+def test_the_takeover_is_on_only_for_the_gunicorn_versions_tested(version, supported):
+    assert takeover_supported(version) is supported
+
+
+def test_an_untested_gunicorn_keeps_streams_in_its_greenlets_with_one_warning(caplog):
+    """The take-over leans on gunicorn's insides: outside the tested versions it stays off."""
+    app = object()
+    worker = SimpleNamespace(handle=lambda listener, client, addr: None, wsgi=SimpleNamespace(wsgi_app=app))
+    with caplog.at_level(logging.WARNING, logger="progress.gunicorn_transport"):
+        connections = install(worker, version="99.0")
+    assert worker.wsgi.wsgi_app is app  # no take-over: gunicorn's greenlet serves each stream
+    assert connections == {}  # still tracked, for the graceful shutdown
+    assert [record.getMessage() for record in caplog.records] == [
+        "gunicorn 99.0 is outside the versions tested (23 to before 28): SSE streams keep a greenlet "
+        "each instead of being served detached"]

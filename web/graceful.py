@@ -24,7 +24,7 @@ from progress.flask_adapter import service_of
 
 def install(worker: Any, connections: Collection[socket.socket]) -> None:
     """Called from `post_worker_init` in gunicorn.conf.py, before the worker starts serving;
-    `connections` are those gunicorn is serving (progress/takeover.py keeps them)."""
+    `connections` are those gunicorn is serving (progress/gunicorn_transport keeps them)."""
     service = service_of(worker.wsgi)
     gunicorn_exit = worker.handle_exit
 

@@ -2,8 +2,8 @@
 
 A greenlet parked between events, with gunicorn's request objects on its stack, costs
 about 17 KB per open stream. Once the server hands a stream's connection over
-(progress/takeover.py), the hub's publishers write each event straight to the socket,
-as they already do for an idle reader (progress/direct_write.py). A greenlet starts only
+(takeover.py), the hub's publishers write each event straight to the socket, as they
+already do for an idle reader (direct.py). A greenlet starts only
 when there is something the publisher could not write at once: a slow client's backlog
 (sent under the slow-client cutoff), a client gone, or the stream's ending; it exits as
 soon as that is sent. One greenlet sends the heartbeat to every quiet detached stream.
@@ -16,9 +16,11 @@ from collections.abc import Callable
 
 import gevent
 
-from .direct_write import ChunkedSocket, http_chunk
-from .hub import Subscription
-from .sse import HEARTBEAT
+from ..events import Event
+from ..hub import Subscription
+from ..sse import HEARTBEAT
+from ..streams import Stream
+from .chunked import ChunkedSocket, chunk_of, http_chunk
 
 LAST_CHUNK = b"0\r\n\r\n"
 """Ends a chunked HTTP/1.1 body; the connection can carry the next request."""
@@ -69,9 +71,10 @@ class Heartbeats:
 
 
 class Drainer:
-    """The writer of one detached subscription, in the place of a waiting reader."""
+    """The writer of one detached subscription, in the place of a waiting reader: the
+    publisher writes while it is idle; a greenlet runs only while something waits to be sent."""
 
-    __slots__ = ("_sub", "_sock", "_on_end", "_heartbeats", "_running")
+    __slots__ = ("_sub", "_sock", "_on_end", "_heartbeats", "_running", "_gone", "_unsent", "_sent_at")
 
     def __init__(self, sub: Subscription, sock: ChunkedSocket, on_end: OnEnd, heartbeats: Heartbeats) -> None:
         self._sub = sub
@@ -79,38 +82,77 @@ class Drainer:
         self._on_end = on_end
         self._heartbeats = heartbeats
         self._running = False
+        self._gone = False
+        self._unsent = b""
+        self._sent_at = time.monotonic()
 
     @classmethod
-    def start(cls, sub: Subscription, sock: ChunkedSocket, on_end: OnEnd, heartbeats: Heartbeats) -> None:
-        """Detach `sub`, whose stream's first bytes are already sent on `sock`."""
-        drainer = cls(sub, sock, on_end, heartbeats)
+    def run(cls, stream: Stream, sock: ChunkedSocket, head: bytes, on_end: OnEnd,
+            heartbeats: Heartbeats) -> None:
+        """Send `head` (status line and headers) and the stream's first bytes now, in this
+        greenlet; after that the hub writes the events, and `on_end` gets the connection back
+        when the stream is over."""
+        opened = stream.open()
+        ending = b"" if opened.source is not None else LAST_CHUNK
+        try:
+            sock.send_rest(head + http_chunk(opened.first) + ending)
+        except OSError:
+            if opened.source is not None:
+                opened.source.close()
+            on_end(sock, False)
+            return
+        if opened.source is None:
+            on_end(sock, True)
+            return
+        drainer = cls(opened.source, sock, on_end, heartbeats)
         heartbeats.add(drainer)
-        sub.hand_to(drainer, sock)
+        opened.source.use(drainer)
 
-    @property
-    def waited_on(self) -> bool:
-        """Idle: the publisher may write to the client itself."""
-        return not self._running
+    def offer(self, event: Event) -> bool:
+        """Write at once while idle; False if busy or the client is gone (then the drain finds it)."""
+        return not self._running and not self._unsent and self._send_now(chunk_of(event))
 
-    def set(self) -> None:
+    def wake(self) -> None:
         """The subscription has something to send: start a greenlet unless one is sending."""
         if not self._running:
             self._running = True
             gevent.spawn(self._drain)
 
-    def clear(self) -> None:
+    def settle(self) -> None:
         """Nothing to forget: the drainer asks the subscription itself what is left."""
 
+    def flush(self) -> None:
+        if self._unsent:
+            unsent, self._unsent = self._unsent, b""
+            self._sock.send_rest(unsent)
+
     def ping(self, quiet_since: float) -> None:
-        if not self._running:
-            self._sub.ping(HEARTBEAT_CHUNK, quiet_since)
+        """A heartbeat to an idle client sent nothing since `quiet_since`; one found gone ends
+        the stream."""
+        if self._sent_at <= quiet_since and not (self._running or self._unsent or self._sub.has_work) \
+                and not self._send_now(HEARTBEAT_CHUNK):
+            self._sub.end()
+
+    def _send_now(self, chunk: bytes) -> bool:
+        if self._gone:
+            return False
+        try:
+            sent = self._sock.send_now(chunk)
+        except OSError:
+            self._gone = True
+            return False
+        self._sent_at = time.monotonic()
+        if sent < len(chunk):
+            self._unsent = chunk[sent:]
+            self.wake()
+        return True
 
     def _drain(self) -> None:
         """Send what is pending; exit when idle again, or end the stream once it is finished.
         After the end `_running` stays set, so nothing starts another drain."""
         sub = self._sub
         try:
-            while sub.has_work:
+            while sub.has_work or self._unsent:
                 block = sub.take_block()
                 if block:
                     self._sock.send_rest(http_chunk(block))

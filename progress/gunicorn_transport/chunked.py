@@ -1,17 +1,9 @@
-"""`ChunkedSocket`: the hub writes an event straight to an idle stream's socket (issue #6).
-
-Under gunicorn each SSE write otherwise costs a wake-up of the stream's greenlet, a resume
-of its generator and gunicorn's chunked write (framing, then gevent's `sendall`, which asks
-the kernel for the buffer size every call): about 30 µs per delivery, most of the worker's
-CPU with 1,000 subscribers. While a stream's greenlet waits with nothing pending, the hub
-instead sends the event framed as one HTTP/1.1 chunk with one non-blocking write. The
-greenlet wakes only when the socket would block (it then sends the rest itself, under the
-slow-client timeout), when the write failed, or when the stream must end.
+"""`ChunkedSocket`: the client socket of a chunked gunicorn response, written to around
+gunicorn, and the HTTP/1.1 chunk of an event, made once for every stream it goes to.
 
 Only where gunicorn frames the response as chunked: a GET over HTTP/1.1 on a plain socket
-(not TLS, not HTTP/2). gunicorn itself still writes the headers, the first chunk and the
-closing `0\\r\\n\\r\\n`, so the keep-alive connection stays usable after a job stream ends.
-`python -m web` (gevent's pywsgi) never gets one and writes every event the usual way.
+(not TLS, not HTTP/2). `python -m web` (gevent's pywsgi) never gets one and writes every
+event the usual way.
 """
 
 from __future__ import annotations
@@ -22,10 +14,25 @@ from typing import Any
 
 from gevent import socket as gevent_socket
 
+from ..events import Event
+
 
 def http_chunk(frame: bytes) -> bytes:
     """`frame` as one chunk of HTTP/1.1 chunked transfer coding (RFC 9112, 7.1)."""
     return b"%x\r\n%s\r\n" % (len(frame), frame)
+
+
+class _LastChunk:
+    """The hub hands one event to every stream in turn: its chunk is made once, for all."""
+
+    event: Event | None = None
+    chunk = b""
+
+
+def chunk_of(event: Event) -> bytes:
+    if _LastChunk.event is not event:
+        _LastChunk.event, _LastChunk.chunk = event, http_chunk(event.frame)
+    return _LastChunk.chunk
 
 
 class ChunkedSocket:

@@ -5,14 +5,16 @@ response, holding the request's objects: about 17 KB per open stream (docs/perfo
 With this installed (`post_worker_init` in gunicorn.conf.py), an SSE response that
 gunicorn would send chunked, with nothing pipelined behind its request, is sent by us
 instead: the headers and first bytes at once, then its events by the hub's publishers
-(progress/detached.py). gunicorn's greenlet ends at once, the descriptor detached from its
+(detached.py). gunicorn's greenlet ends at once, the descriptor detached from its
 socket object, so nothing of it stays. When a job's stream ends, the connection goes back
 to gunicorn's keep-alive loop in a new greenlet, so the client's next request is served on
 it as usual.
 
-The two gunicorn details this leans on: its handler ends a connection quietly when the
-app raises `StopIteration` (its own way of saying "close"), and the worker's `handle`
-serves any connected socket.
+It leans on six gunicorn internals, so `install` (in `__init__.py`) turns it on only for
+the gunicorn versions the tests ran: its handler ends a connection quietly when the app
+raises `StopIteration` (its own way of saying "close"); the worker's `handle` serves any
+connected socket; `worker.alive` and `worker.cfg.keepalive`; `environ["gunicorn.socket"]`;
+and the parser's read-ahead buffer at `wsgi.input.reader.unreader.buf`.
 """
 
 from __future__ import annotations
@@ -25,37 +27,46 @@ from typing import Any
 import gevent
 from gevent import socket as gevent_socket
 
-from . import defaults
-from .direct_write import ChunkedSocket
-from .streams import Stream
+from .. import defaults
+from ..streams import Stream
+from .chunked import ChunkedSocket
+from .detached import Drainer, Heartbeats
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-class Takeover:
-    """Installed on one gunicorn gevent worker; `connections` holds every connection gunicorn
-    is serving, with the listener it came in on."""
+class Connections:
+    """Every connection one gunicorn gevent worker is serving, with the listener it came in
+    on: for the take-over, and for closing idle ones at shutdown (web/graceful.py)."""
 
     def __init__(self, worker: Any) -> None:
-        self._worker = worker
-        self.connections: dict[gevent_socket.socket, tuple[Any, Any]] = {}
+        self.open: dict[gevent_socket.socket, tuple[Any, Any]] = {}
         serve = worker.handle
 
         def handle(listener: Any, client: gevent_socket.socket, addr: Any) -> None:
-            self.connections[client] = (listener, addr)
+            self.open[client] = (listener, addr)
             try:
                 serve(listener, client, addr)
             finally:
-                self.connections.pop(client, None)
+                self.open.pop(client, None)
 
         worker.handle = handle  # the worker binds `self.handle` when it starts serving, after this
+
+
+class Takeover:
+    """Installed on one gunicorn gevent worker whose connections are tracked."""
+
+    def __init__(self, worker: Any, connections: Connections) -> None:
+        self._worker = worker
+        self._connections = connections.open
+        self._heartbeats: dict[float, Heartbeats] = {}
 
     def wrap(self, app: WSGIApp) -> WSGIApp:
         """The WSGI middleware that serves a `Stream` response detached where it can."""
 
         def serve_detached_streams(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
             client = environ.get("gunicorn.socket")
-            where = self.connections.get(client) if _detachable(environ) else None  # type: ignore[arg-type]
+            where = self._connections.get(client) if _detachable(environ) else None  # type: ignore[arg-type]
             if where is None:
                 return app(environ, start_response)
             head: list[Any] = []
@@ -86,8 +97,10 @@ class Takeover:
             else:
                 conn.socket.close()
 
+        heartbeats = self._heartbeats.setdefault(stream.quiet_s, Heartbeats(stream.quiet_s))
         try:
-            stream.run_detached(ChunkedSocket(sock), response_head(status, headers, keep_alive), give_back)
+            Drainer.run(stream, ChunkedSocket(sock), response_head(status, headers, keep_alive), give_back,
+                        heartbeats)
         except BaseException:
             sock.close()  # a failure opening the stream: no descriptor left behind
             raise

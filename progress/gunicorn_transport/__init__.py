@@ -1,0 +1,48 @@
+"""The gunicorn transport: how SSE bytes reach a socket under gunicorn's gevent worker.
+
+Everything here leans on gunicorn's insides, so it lives apart from the core (hub, store,
+runner, streams), which knows only the `Writer` interface of `progress.hub`:
+- `chunked.py`: an event as an HTTP/1.1 chunk, and a socket written to around gunicorn;
+- `direct.py`: the hub writes events to an idle stream greenlet's socket itself;
+- `detached.py` and `takeover.py`: streams with no greenlet at all.
+
+`install(worker)` is what gunicorn.conf.py calls; an embedding app's gunicorn config
+calls it the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from packaging.version import Version
+
+log = logging.getLogger("progress.gunicorn_transport")
+
+TESTED_GUNICORN = (Version("23"), Version("28"))
+"""gunicorn versions the take-over was tested on, from the first up to (not including) the
+second; pyproject.toml bounds gunicorn the same way."""
+
+
+def takeover_supported(version: str) -> bool:
+    low, high = TESTED_GUNICORN
+    return low <= Version(version) < high
+
+
+def install(worker: Any, version: str | None = None) -> Any:
+    """Track the worker's connections and, on a tested gunicorn, serve SSE streams detached;
+    elsewhere streams stay in gunicorn's greenlets, with one warning line. Returns the
+    tracked connections (`Connections.open`), for a graceful shutdown."""
+    import gunicorn
+
+    from .takeover import Connections, Takeover
+
+    version = version or gunicorn.__version__
+    connections = Connections(worker)
+    if takeover_supported(version):
+        worker.wsgi.wsgi_app = Takeover(worker, connections).wrap(worker.wsgi.wsgi_app)
+    else:
+        low, high = TESTED_GUNICORN
+        log.warning("gunicorn %s is outside the versions tested (%s to before %s): SSE streams keep "
+                    "a greenlet each instead of being served detached", version, low, high)
+    return connections.open
