@@ -1,4 +1,4 @@
-"""What survives a restart (CONTRACT.md), with real gunicorn processes killed and started again (issue #12).
+"""What survives a restart (docs/api.md), with real gunicorn processes killed and started again (issue #12).
 
 Most tests read one scenario per way of stopping (`restarted`): a server with one slot
 finishes three jobs, runs a long one, queues three more and is watched by two streams;
