@@ -114,6 +114,8 @@ class MemoryStore:
         self._histories = loaded.histories
         states = sorted((event for history in loaded.histories.values() for event in history.states),
                         key=lambda event: event.id)
+        if len(states) > self._states.maxlen:  # what the window cannot hold is too old to resume from
+            self._floor = max(self._floor, states[-self._states.maxlen - 1].id)
         self._states.extend(states)
         self._finished = deque(sorted(self._finished))
 

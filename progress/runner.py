@@ -203,7 +203,6 @@ class JobRunner:
         if not self.accepting:  # claimed as the server began to stop: it waits for the next start
             self.store.release(job.id, self.holder)
             return
-        kind = self.registry.get(job.kind)
         job.start()
         if self.store.commit(job, JobState.QUEUED, "state", self.holder) is None:
             return  # cancelled (or interrupted) after it was claimed: it never starts
@@ -211,6 +210,7 @@ class JobRunner:
         throttle = run.throttle = ProgressThrottle(lambda: self._report(run))
         ctx = JobContext(job, lambda job: throttle.report(), self.results, cancel_requested)
         try:
+            kind = self.registry.get(job.kind)  # a kind gone since a restart fails its jobs
             value = kind.function(ctx, **job.params)
             if cancel_requested.is_set():
                 raise Cancelled()  # the 202 to the cancel promised `cancelled`

@@ -33,8 +33,9 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_of_job ON events (job_id);
 """
 
-LOCK_WAIT_S = 10.0
-"""How long a new process waits for the one before it to let go of the file (a restart)."""
+LOCK_WAIT_S = 6.0
+"""How long a new process waits for the one before it to let go of the file: a restart's old
+worker exits within 5 s of SIGTERM."""
 
 
 class JobsDbInUse(RuntimeError):

@@ -9,6 +9,7 @@ import pytest
 from progress import (Cancelled, Hub, JobRunner, JobState, KindRegistry, NotCancellable,
                       QueueFull, ResultStore, ShuttingDown)
 from progress.errors import JobNotFound
+from progress.jobs import Job
 from progress.memory_store import MemoryStore
 from progress.sqlite_journal import SqliteJournal
 from progress.store import QueueLimits
@@ -217,3 +218,15 @@ def test_shutdown_leaves_queued_jobs_queued_when_the_store_outlives_the_process(
     assert again.get(running.id).state is JobState.INTERRUPTED
     assert again.get(queued.id).state is JobState.QUEUED
     again.close()
+
+
+def test_a_queued_job_whose_kind_is_gone_after_a_restart_fails_and_frees_its_slot(registry):
+    store = MemoryStore(QueueLimits(1, 10))
+    store.add(Job("vanished", {}))
+    runner = JobRunner(registry, Hub(), ResultStore(), store, concurrency=1)
+    runner.start()
+    gone = runner.list(None, 1)[0]
+    after = runner.submit("answer", {})
+    gone, after = ended(runner, gone, after)
+    assert gone.state is JobState.FAILED and gone.error.startswith("UnknownKind: There is no job kind")
+    assert after.state is JobState.SUCCEEDED

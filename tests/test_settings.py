@@ -155,3 +155,15 @@ def test_both_entry_points_stop_at_start_naming_data_dir_when_it_is_unusable(tmp
     assert result.returncode != 0
     assert f"DATA_DIR: cannot create or write the folder '{tmp_path}/file/data' (Not a directory)\n" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_second_server_on_the_same_data_folder_stops_at_start_naming_jobs_db(server_factory, tmp_path):
+    """One data folder per deployment: the database is locked by the server using it."""
+    first = server_factory({"DATA_DIR": str(tmp_path / "shared")})
+    result = run_briefly([GUNICORN, "-c", "gunicorn.conf.py"], {"DATA_DIR": str(tmp_path / "shared"),
+                                                                "BIND": "127.0.0.1:0"})
+    assert result.returncode != 0
+    assert f"JOBS_DB: {tmp_path}/shared/jobs.sqlite3 is in use by another server; each needs its own\n" \
+        in result.stderr
+    assert "Traceback" not in result.stderr
+    assert first.client().get("/healthz").status_code == 200

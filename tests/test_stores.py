@@ -209,3 +209,14 @@ def test_the_database_is_in_wal_mode(tmp_path: Path):
     SqliteJournal(path).close(0)
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_restart_keeps_resumes_from_beyond_the_state_window_taking_a_snapshot(tmp_path: Path):
+    path = str(tmp_path / "jobs.sqlite3")
+    store = MemoryStore(LIMITS, SqliteJournal(path), state_history=2)
+    first, second, third = (store.add(Job("sleep", {})) for _ in range(3))
+    store.close()
+    again = MemoryStore(LIMITS, SqliteJournal(path), state_history=2)
+    assert again.view_all(first.id - 1, EVERYONE).missed is None  # the window of 2 lost the first
+    assert [event.id for event in again.view_all(first.id, EVERYONE).missed] == [second.id, third.id]
+    again.close()

@@ -13,6 +13,7 @@ from progress.flask_adapter import ProgressExtension, service_of
 from progress.limits import OwnerLimits
 from progress.registry import KindRegistry
 from progress.service import ServiceOptions
+from progress.sqlite_journal import JobsDbInUse
 
 from .auth import OwnerOfRequest, install_access_control
 from .data_folder import resolve_data_paths
@@ -56,6 +57,8 @@ def create_app(settings: Settings | None = None, registry: KindRegistry | None =
         ProgressExtension(app, registry=registry, options=options)
     except ConnectionError as error:  # the Redis backend's RedisUnreachable
         raise SettingsError(f"REDIS_URL: {error}") from None
+    except JobsDbInUse as error:
+        raise SettingsError(f"JOBS_DB: {error}") from None
     install_request_log(app)
     install_access_control(app, settings, owner_of_request)
     install_kinds_environment(settings, service_of(app).runner)

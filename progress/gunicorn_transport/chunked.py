@@ -9,6 +9,7 @@ event the usual way.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -73,3 +74,36 @@ class ChunkedSocket:
         """Write all of `data`, waiting in this greenlet up to the socket's timeout (the
         slow-client cutoff); raises `OSError` (a timeout too) and the stream ends."""
         self._sock.sendall(data)
+
+
+class Outbox:
+    """What goes to one client at once, without waiting, and what its socket would not take yet."""
+
+    __slots__ = ("sock", "unsent", "sent_at", "gone")
+
+    def __init__(self, sock: ChunkedSocket) -> None:
+        self.sock = sock
+        self.unsent = b""
+        self.sent_at = time.monotonic()
+        self.gone = False
+
+    def write_now(self, chunk: bytes) -> bool:
+        """Write what the socket takes now; the rest waits in `unsent` for `flush`. False if
+        the client is gone (then whoever sends next finds the broken connection)."""
+        if self.gone:
+            return False
+        try:
+            sent = self.sock.send_now(chunk)
+        except OSError:
+            self.gone = True
+            return False
+        self.sent_at = time.monotonic()
+        if sent < len(chunk):
+            self.unsent = chunk[sent:]
+        return True
+
+    def flush(self) -> None:
+        """Send what was left half sent, waiting in this greenlet up to the socket's timeout."""
+        if self.unsent:
+            unsent, self.unsent = self.unsent, b""
+            self.sock.send_rest(unsent)

@@ -20,7 +20,7 @@ from ..events import Event
 from ..hub import Subscription
 from ..sse import HEARTBEAT
 from ..streams import Stream
-from .chunked import ChunkedSocket, chunk_of, http_chunk
+from .chunked import ChunkedSocket, Outbox, chunk_of, http_chunk
 
 LAST_CHUNK = b"0\r\n\r\n"
 """Ends a chunked HTTP/1.1 body; the connection can carry the next request."""
@@ -74,17 +74,14 @@ class Drainer:
     """The writer of one detached subscription, in the place of a waiting reader: the
     publisher writes while it is idle; a greenlet runs only while something waits to be sent."""
 
-    __slots__ = ("_sub", "_sock", "_on_end", "_heartbeats", "_running", "_gone", "_unsent", "_sent_at")
+    __slots__ = ("_sub", "_outbox", "_on_end", "_heartbeats", "_running")
 
     def __init__(self, sub: Subscription, sock: ChunkedSocket, on_end: OnEnd, heartbeats: Heartbeats) -> None:
         self._sub = sub
-        self._sock = sock
+        self._outbox = Outbox(sock)
         self._on_end = on_end
         self._heartbeats = heartbeats
         self._running = False
-        self._gone = False
-        self._unsent = b""
-        self._sent_at = time.monotonic()
 
     @classmethod
     def run(cls, stream: Stream, sock: ChunkedSocket, head: bytes, on_end: OnEnd,
@@ -110,7 +107,7 @@ class Drainer:
 
     def offer(self, event: Event) -> bool:
         """Write at once while idle; False if busy or the client is gone (then the drain finds it)."""
-        return not self._running and not self._unsent and self._send_now(chunk_of(event))
+        return not self._running and not self._outbox.unsent and self._send_now(chunk_of(event))
 
     def wake(self) -> None:
         """The subscription has something to send: start a greenlet unless one is sending."""
@@ -122,47 +119,39 @@ class Drainer:
         """Nothing to forget: the drainer asks the subscription itself what is left."""
 
     def flush(self) -> None:
-        if self._unsent:
-            unsent, self._unsent = self._unsent, b""
-            self._sock.send_rest(unsent)
+        self._outbox.flush()
 
     def ping(self, quiet_since: float) -> None:
         """A heartbeat to an idle client sent nothing since `quiet_since`; one found gone ends
         the stream."""
-        if self._sent_at <= quiet_since and not (self._running or self._unsent or self._sub.has_work) \
+        outbox = self._outbox
+        if outbox.sent_at <= quiet_since and not (self._running or outbox.unsent or self._sub.has_work) \
                 and not self._send_now(HEARTBEAT_CHUNK):
             self._sub.end()
 
     def _send_now(self, chunk: bytes) -> bool:
-        if self._gone:
+        if not self._outbox.write_now(chunk):
             return False
-        try:
-            sent = self._sock.send_now(chunk)
-        except OSError:
-            self._gone = True
-            return False
-        self._sent_at = time.monotonic()
-        if sent < len(chunk):
-            self._unsent = chunk[sent:]
-            self.wake()
+        if self._outbox.unsent:
+            self.wake()  # a greenlet waits for the socket to take the rest
         return True
 
     def _drain(self) -> None:
         """Send what is pending; exit when idle again, or end the stream once it is finished.
         After the end `_running` stays set, so nothing starts another drain."""
-        sub = self._sub
+        sub, sock = self._sub, self._outbox.sock
         try:
-            while sub.has_work or self._unsent:
+            while sub.has_work or self._outbox.unsent:
                 block = sub.take_block()
                 if block:
-                    self._sock.send_rest(http_chunk(block))
+                    sock.send_rest(http_chunk(block))
             if not sub.finished:
                 self._running = False
                 return
-            self._sock.send_rest(LAST_CHUNK)
+            sock.send_rest(LAST_CHUNK)
             keep_alive = not sub.hub_closed
         except OSError:  # the client is gone, or took nothing for the slow-client cutoff
             keep_alive = False
         self._heartbeats.discard(self)
         sub.close()
-        self._on_end(self._sock, keep_alive)
+        self._on_end(sock, keep_alive)

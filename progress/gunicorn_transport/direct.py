@@ -18,41 +18,29 @@ import time
 
 from ..events import Event
 from ..hub import Reader
-from .chunked import ChunkedSocket, chunk_of
+from .chunked import ChunkedSocket, Outbox, chunk_of
 
 
 class DirectReader(Reader):
     """A stream greenlet's `Reader` that lets the publisher write to the client while it waits."""
 
-    __slots__ = ("_sock", "_unsent", "_sent_at")
+    __slots__ = ("_outbox",)
 
     def __init__(self, sock: ChunkedSocket) -> None:
         super().__init__()
-        self._sock: ChunkedSocket | None = sock
-        self._unsent = b""
-        self._sent_at = 0.0
+        self._outbox = Outbox(sock)
 
     def offer(self, event: Event) -> bool:
         """Write to the idle reader's client; False if it is busy or the client is gone (the
         event then goes to the mailbox, and the reader's own write finds the broken connection)."""
-        if self._sock is None or not self.wakeup.waited_on or self._unsent:
+        if not self.wakeup.waited_on or self._outbox.unsent or not self._outbox.write_now(chunk_of(event)):
             return False
-        chunk = chunk_of(event)
-        try:
-            sent = self._sock.send_now(chunk)
-        except OSError:
-            self._sock = None
-            return False
-        self._sent_at = time.monotonic()
-        if sent < len(chunk):
-            self._unsent = chunk[sent:]
-            self.wake()
+        if self._outbox.unsent:
+            self.wake()  # the reader sends the rest before anything else
         return True
 
     def flush(self) -> None:
-        if self._unsent:
-            unsent, self._unsent = self._unsent, b""
-            self._sock.send_rest(unsent)  # type: ignore[union-attr]
+        self._outbox.flush()
 
     def wait(self, quiet_s: float) -> bool:
         """False once `quiet_s` seconds passed with nothing sent to the client, counting what
@@ -60,7 +48,7 @@ class DirectReader(Reader):
         start = time.monotonic()
         remaining = quiet_s
         while not self.wakeup.wait(remaining):
-            remaining = max(start, self._sent_at) + quiet_s - time.monotonic()
+            remaining = max(start, self._outbox.sent_at) + quiet_s - time.monotonic()
             if remaining <= 0:
                 return False
         return True
