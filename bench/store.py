@@ -8,7 +8,8 @@ fast as the server answers; jobs per second counts from the first submit to the 
 `state` on one `/api/events` stream. `submit_p99_ms` is the 202's round trip, which holds the
 commit when the store is on disk (a 202 means the job is on disk).
 Loop lag: rounds of `together` one-second jobs submitted at once, so they go queued, running
-and succeeded together; the lag is the server's own monitor, read as bench/looplag.py does.
+and succeeded together; the lag is the server's own monitor, read as bench/looplag.py does,
+once over the submit burst and once from the last 202 until the jobs all ended.
 Each store gets one server (`JOBS_CONCURRENCY` = `together`) and a fresh data folder, in one run.
 """
 
@@ -97,29 +98,28 @@ async def throughput(server: servers.BenchServer, store: str, jobs: int, submitt
             "server_cpu_ms_per_job": cpu_s * 1000 / max(finished.count, 1), "loadgen_cpu": busy(own, wall)}
 
 
-async def rounds_together(port: int, finished: Finished, together: int, rounds: int, seconds: float) -> None:
-    """`rounds` times: `together` jobs submitted at once, then wait until all of them ended."""
-    for _ in range(rounds):
-        target = finished.count + together
-        await submit_all(port, together, together, noop_job(seconds))
-        if not await wait_until(lambda: finished.count >= target, deadline_s=seconds + 60):
-            raise TimeoutError(f"{target - finished.count} of {together} jobs did not finish")
-
-
 async def lag_while_together(server: servers.BenchServer, store: str, together: int, rounds: int,
-                             seconds: float) -> dict[str, object]:
+                             seconds: float) -> list[dict[str, object]]:
+    """Two windows per round: the submit burst (`together` POSTs at once, so their HTTP handling
+    too), and from the last 202 until every job ended (the jobs' own state changes, together)."""
+    rows = []
     async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
         await lag_buckets(client)  # the first scrape starts the monitor
         finished, streams = await watch_finishing(server.port)
-        done = asyncio.ensure_future(rounds_together(server.port, finished, together, rounds, seconds))
-        row = await phase(client, f"{store}: {rounds} x {together} jobs at once", done)
-        done.result()
+        for n in range(1, rounds + 1):
+            target = finished.count + together
+            burst = asyncio.ensure_future(submit_all(server.port, together, together, noop_job(seconds)))
+            rows.append(await phase(client, f"{store}: round {n}, {together} submits at once", burst))
+            ending = asyncio.ensure_future(wait_until(lambda: finished.count >= target, deadline_s=seconds + 60))
+            rows.append(await phase(client, f"{store}: round {n}, the {together} jobs end together", ending))
+            if not ending.result():
+                raise TimeoutError(f"{target - finished.count} of {together} jobs did not finish")
         close_all(streams)
-    return row
+    return rows
 
 
 def measure_store(store: str, jobs: int, submitters: int, together: int, rounds: int,
-                  seconds: float) -> tuple[dict[str, object], dict[str, object]]:
+                  seconds: float) -> tuple[dict[str, object], list[dict[str, object]]]:
     """Both figures for one store, on a server of its own in a data folder removed afterwards."""
     with tempfile.TemporaryDirectory(prefix=f"bench-store-{store}-") as data_dir:
         env = {"DATA_DIR": data_dir, "JOBS_CONCURRENCY": str(together), "JOBS_QUEUE_SIZE": "1000000",
@@ -150,7 +150,7 @@ def main() -> None:
         speed, lag = measure_store(store, options.jobs, options.submitters, options.together,
                                    options.rounds, options.seconds)
         speeds.append(speed)
-        lags.append(lag)
+        lags.extend(lag)
     print_table("Store: no-op jobs from submit to succeeded", speeds)
     print_table("Loop lag while jobs change state together (server monitor; percentiles are bucket bounds)", lags)
     save(options.out, "store", speeds, looplag=lags)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import copy
 import functools
 import json
 import os
@@ -176,7 +175,10 @@ class Job:
 
     def copy(self) -> Job:
         """A copy to change: a store's own job changes only when a commit succeeds."""
-        return copy.copy(self)
+        twin = Job.__new__(Job)
+        for name in Job.__slots__:
+            setattr(twin, name, getattr(self, name))
+        return twin
 
     def to_record(self) -> str:
         """Everything needed to rebuild the job in any process; times stay exact floats."""

@@ -1,8 +1,9 @@
 """`MemoryStore`: the jobs and events of one process, in memory, optionally journaled to disk.
 
-With a `Journal` (the SQLite one by default) every commit is written to disk before it
-is applied here, and the store starts from what the journal holds: reads never touch
-the disk, so a durable store answers as fast as a memory-only one.
+With a `Journal` (the SQLite one by default) every commit is also written to disk, in
+one group commit per turn of the event loop, and a new job is on disk before `add`
+returns; the store starts from what the journal holds. Reads never touch the disk, so a
+durable store answers as fast as a memory-only one.
 """
 
 from __future__ import annotations
@@ -57,7 +58,10 @@ class Journal(Protocol):
     def load(self) -> Loaded: ...
 
     def write(self, job: Job, event: Event, new: bool) -> None:
-        """The job as it is now and its event, in one transaction."""
+        """The job as it is now (a copy no one changes) and its event, in one transaction."""
+
+    def wait_durable(self) -> None:
+        """Return once everything written so far is on disk."""
 
     def forget(self, job_ids: list[str], floor: int, last_id: int) -> None: ...
 
@@ -139,14 +143,16 @@ class MemoryStore:
         self._check_room(job.owner)
         job.sequence = next(self._sequence)
         event = self._event("state", job)
+        job = job.copy()
         if self._journal is not None:
             self._journal.write(job, event, new=True)
-        job = job.copy()
         self._jobs[job.id] = job
         self._counts[job.state] += 1
         self._place(job, None)
         self._remember(event)
         self._feed.event(event)
+        if self._journal is not None:
+            self._journal.wait_durable()  # a 202 means the job is on disk
         return event
 
     def _check_room(self, owner: str) -> None:
@@ -165,9 +171,9 @@ class MemoryStore:
         if stored is None or stored.state is not expect:
             return None
         event = self._event(event_type, job)
+        job = job.copy()
         if self._journal is not None:
             self._journal.write(job, event, new=False)
-        job = job.copy()
         self._jobs[job.id] = job
         if job.state is not expect:
             self._counts[expect] -= 1

@@ -87,6 +87,7 @@ class JobRunner:
         self.accepting = True
         self._running: dict[str, _Run] = {}
         self._wake = Signal()
+        self._taking = False
         self._stopped = Signal()
         self._chores: list[gevent.Greenlet] = []
         self.finish_listeners: list[Callable[[Job], None]] = []
@@ -107,6 +108,7 @@ class JobRunner:
         job = Job(kind.name, params, total=kind.initial_total(params), owner=owner.name)
         self.store.add(job)
         log_state(job)
+        self._take_jobs()
         return job
 
     def get(self, job_id: str, viewer: Owner = EVERYONE) -> Job:
@@ -174,19 +176,31 @@ class JobRunner:
     # Running --------------------------------------------------------------------
 
     def _dispatch_forever(self) -> None:
-        """Take jobs while this process and the deployment have a free slot; sleep until woken
-        (a job queued or ended) or the fallback interval passed."""
+        """Take jobs whenever woken (a job queued or ended elsewhere), and at least every
+        `DISPATCH_FALLBACK_S`."""
         while self.accepting:
             self._wake.wait(DISPATCH_FALLBACK_S)
             self._wake.clear()
-            try:
-                while self.accepting and len(self._running) < self.concurrency:
-                    job = self.store.claim(self.holder)
-                    if job is None:
-                        break
-                    self._running[job.id] = _Run(job, gevent.spawn(self._run, job), Signal())
-            except self.store.outage_errors as error:
-                self.store.outage.failed(error, "taking jobs")
+            self._take_jobs()
+
+    def _take_jobs(self) -> None:
+        """Start jobs while this process and the deployment have a free slot. Called right
+        where a slot may have come free here (a submit, a job's end), so a job starts in the
+        same turn of the loop; one caller at a time, the others leave it a wake-up."""
+        if self._taking:
+            self._wake.set()
+            return
+        self._taking = True
+        try:
+            while self.accepting and len(self._running) < self.concurrency:
+                job = self.store.claim(self.holder)
+                if job is None:
+                    break
+                self._running[job.id] = _Run(job, gevent.spawn(self._run, job), Signal())
+        except self.store.outage_errors as error:
+            self.store.outage.failed(error, "taking jobs")
+        finally:
+            self._taking = False
 
     def _run(self, job: Job) -> None:
         run = self._running[job.id]
@@ -196,7 +210,7 @@ class JobRunner:
             self.store.outage.failed(error, f"running job {job.id}")
         finally:
             del self._running[job.id]
-            self._wake.set()
+            self._take_jobs()
 
     def _execute(self, run: _Run) -> None:
         job, cancel_requested = run.job, run.cancel_requested
@@ -212,6 +226,7 @@ class JobRunner:
         try:
             kind = self.registry.get(job.kind)  # a kind gone since a restart fails its jobs
             value = kind.function(ctx, **job.params)
+            gevent.sleep(0)  # jobs that end together take turns with the loop (a callback each)
             if cancel_requested.is_set():
                 raise Cancelled()  # the 202 to the cancel promised `cancelled`
             if ctx.result is None:
