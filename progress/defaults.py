@@ -82,3 +82,7 @@ CLEANUP_EVERY_S = 3600.0
 
 CLEANUP_AFTER_S = 86400.0
 """What `cleanup` considers old: finished jobs, uploads and orphan result files older than this."""
+
+FORWARDED_ALLOW_IPS = "127.0.0.1,::1"
+"""Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed: gunicorn's own default, so a
+proxy on the same host works as it comes and a client elsewhere cannot claim another address."""

@@ -18,6 +18,7 @@ from progress.sqlite_journal import JobsDbInUse
 from .auth import OwnerOfRequest, install_access_control
 from .data_folder import resolve_data_paths
 from .kinds_environment import install_kinds_environment
+from .proxy import ForwardedHeaders
 from .request_log import install_request_log
 from .settings import Settings, SettingsError, load_settings
 
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, registry: KindRegistry | None =
         raise SettingsError(f"REDIS_URL: {error}") from None
     except JobsDbInUse as error:
         raise SettingsError(f"JOBS_DB: {error}") from None
+    app.wsgi_app = ForwardedHeaders(app.wsgi_app, settings.forwarded_allow_ips)  # behind a proxy: each client's own address
     install_request_log(app)
     install_access_control(app, settings, owner_of_request)
     install_kinds_environment(settings, service_of(app).runner)

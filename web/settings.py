@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from progress import defaults  # stdlib only, like this module
 
+from .proxy import TrustedProxies
 from .tokens import Token, parse_token_file
 
 
@@ -70,6 +71,8 @@ class Settings:
     limit_streams_per_owner: int = defaults.LIMIT_STREAMS_PER_OWNER
     limit_queued_per_owner: int = defaults.LIMIT_QUEUED_PER_OWNER
     limit_jobs_per_minute: int = defaults.LIMIT_JOBS_PER_MINUTE
+    forwarded_allow_ips: TrustedProxies = TrustedProxies.parse(defaults.FORWARDED_ALLOW_IPS)
+    """Proxies whose forwarding headers give the client address and scheme (web/proxy.py)."""
 
 
 _BIND = re.compile(r"^(unix:.+|(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]*):\d{1,5})$")
@@ -200,6 +203,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
     "LIMIT_STREAMS_PER_OWNER": ("limit_streams_per_owner", _integer(0, 1_000_000)),
     "LIMIT_QUEUED_PER_OWNER": ("limit_queued_per_owner", _integer(0, 1_000_000)),
     "LIMIT_JOBS_PER_MINUTE": ("limit_jobs_per_minute", _integer(0, 1_000_000)),
+    "FORWARDED_ALLOW_IPS": ("forwarded_allow_ips", TrustedProxies.parse),
 }
 
 def _shown(variable: str, raw: str) -> str:
