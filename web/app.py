@@ -69,12 +69,13 @@ def create_app(settings: Settings | None = None, registry: KindRegistry | None =
     from .errors import register_error_handlers, register_outage_handler
     from .health import health
     from .metrics import install_metrics, metrics
+    from .openapi import openapi
     from .pages import pages
     from .streams import streams
     from .uploads import uploads
 
     install_metrics(app)
-    for blueprint in (api, uploads, streams, health, metrics, pages):
+    for blueprint in (api, uploads, streams, health, metrics, openapi, pages):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     register_outage_handler(app, service_of(app).outage_errors)

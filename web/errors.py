@@ -21,14 +21,19 @@ STATUS_OF = {
     "method_not_allowed": 405,
     "not_cancellable": 409,
     "no_result": 409,
+    "idempotency_conflict": 409,
     "body_too_large": 413,
     "unsupported_media_type": 415,
     "rate_limited": 429,
     "internal": 500,
     "queue_full": 503,
     "shutting_down": 503,
+    "unavailable": 503,
 }
 """The contract's codes and their statuses; no other codes are used."""
+
+OUTAGE_RETRY_AFTER_S = 5
+"""`Retry-After` sent with 503 `unavailable`: a Redis that restarts or fails over is back within seconds."""
 
 CODE_OF_STATUS = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
                   413: "body_too_large", 415: "unsupported_media_type"}
@@ -109,12 +114,13 @@ def _not_found_page() -> Response:
 
 
 def register_outage_handler(app: Flask, errors: tuple[type[Exception], ...]) -> None:
-    """A backend outage (Redis down) is not a bug: a 500 that says so, and one log line
-    without a traceback, not a traceback per request while it lasts."""
+    """A backend outage (Redis down) is not a bug: 503 `unavailable` with `Retry-After`, and one
+    log line without a traceback, not a traceback per request while it lasts."""
 
     def handle_outage(error: Exception) -> Response:
         log.warning("job store unreachable on %s %s: %s", request.method, request.path, error)
-        return error_response("internal", "The job store cannot be reached right now; try again shortly.")
+        return error_response("unavailable", "The job store cannot be reached right now; try again shortly.",
+                              {"Retry-After": str(OUTAGE_RETRY_AFTER_S)})
 
     for error_class in errors:
         app.register_error_handler(error_class, handle_outage)
