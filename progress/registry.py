@@ -10,6 +10,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
+from .access import Owner
 from .errors import InvalidParams, UnknownKind
 
 KindFunction = Callable[..., Any]
@@ -24,6 +25,8 @@ class JobKind:
     schema: dict[str, Any]
     function: KindFunction
     total: Callable[[dict[str, Any]], int | None] | None = None
+    admin_only: bool = False
+    """It acts beyond its owner's own data (`cleanup`), so only admins see and start it (issue 15)."""
     validator: Draft202012Validator = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -37,6 +40,10 @@ class JobKind:
 
     def initial_total(self, params: dict[str, Any]) -> int | None:
         return self.total(params) if self.total else None
+
+    def visible_to(self, viewer: Owner | None) -> bool:
+        """None is the server itself, which may run every kind."""
+        return viewer is None or viewer.admin or not self.admin_only
 
 
 def object_schema(properties: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
@@ -62,11 +69,17 @@ class KindRegistry:
     def __contains__(self, name: object) -> bool:
         return name in self._kinds
 
-    def get(self, name: str) -> JobKind:
-        try:
-            return self._kinds[name]
-        except KeyError:
-            raise UnknownKind(f"There is no job kind named {_short(name)}.") from None
+    def visible(self, viewer: Owner | None) -> list[JobKind]:
+        """The kinds `viewer` may see and start, in registration order (None: every kind)."""
+        return [kind for kind in self._kinds.values() if kind.visible_to(viewer)]
+
+    def get(self, name: str, viewer: Owner | None = None) -> JobKind:
+        """The kind; one `viewer` may not use is unknown in the very words of one that does not
+        exist, so whether an admin-only kind exists is no one else's business."""
+        kind = self._kinds.get(name)
+        if kind is None or not kind.visible_to(viewer):
+            raise UnknownKind(f"There is no job kind named {_short(name)}.")
+        return kind
 
     def add(self, kind: JobKind) -> JobKind:
         if kind.name in self._kinds:
@@ -82,11 +95,13 @@ class KindRegistry:
         description: str | None = None,
         params: Mapping[str, Mapping[str, Any]] | None = None,
         total: Callable[[dict[str, Any]], int | None] | None = None,
+        admin_only: bool = False,
     ) -> Callable[[KindFunction], KindFunction]:
         """Register `fn(ctx, **params)` as a kind; `params` maps each name to its JSON Schema.
 
         `total` may compute the progress total from the params, so a queued job
-        already shows a determinate bar.
+        already shows a determinate bar. An `admin_only` kind is for admins alone: anyone
+        else neither sees it in `GET /api/kinds` nor can start it (`unknown_kind`).
         """
 
         def register(function: KindFunction) -> KindFunction:
@@ -98,14 +113,15 @@ class KindRegistry:
                 schema=object_schema(params or {}),
                 function=function,
                 total=total,
+                admin_only=admin_only,
             ))
             return function
 
         return register
 
-    def validate(self, name: str, params: Any) -> tuple[JobKind, dict[str, Any]]:
+    def validate(self, name: str, params: Any, viewer: Owner | None = None) -> tuple[JobKind, dict[str, Any]]:
         """The kind and its params with defaults filled in, or `UnknownKind` / `InvalidParams`."""
-        kind = self.get(name)
+        kind = self.get(name, viewer)
         if not isinstance(params, dict):
             raise InvalidParams("params must be a JSON object.", field="params")
         error = best_match(kind.validator.iter_errors(params))

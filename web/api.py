@@ -13,6 +13,7 @@ from progress.errors import JobNotFound, NoResult
 from progress.flask_adapter import service_of
 from progress.jobs import JobState
 
+from .admission import admit
 from .auth import current_owner
 from .errors import ApiError
 
@@ -31,7 +32,7 @@ def refuse_large_bodies() -> None:
 
 @api.get("/kinds")
 def list_kinds() -> Response:
-    return jsonify(kinds=[kind.to_dict() for kind in service_of().registry])
+    return jsonify(kinds=[kind.to_dict() for kind in service_of().registry.visible(current_owner())])
 
 
 @api.post("/jobs")
@@ -43,6 +44,7 @@ def create_job() -> tuple[Response, int, dict[str, str]]:
     kind = body.get("kind")
     if not isinstance(kind, str):
         raise ApiError("bad_request", "The field kind is required and must be a string.")
+    admit(service_of(), kind, body.get("params", {}), current_owner())
     job = service_of().runner.submit(kind, body.get("params", {}), current_owner())
     return jsonify(job.to_dict()), 202, {"Location": f"/api/jobs/{job.id}"}
 

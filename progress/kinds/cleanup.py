@@ -37,6 +37,7 @@ REMOVE_CHUNK = 200
                          "default": None,
                          "description": "Age in seconds beyond which things go; null: CLEANUP_AFTER_S."},
     },
+    admin_only=True,  # it removes every owner's old jobs and files
 )
 def cleanup(ctx: JobContext, older_than_s: float | None) -> dict:
     runner = job_runner()
