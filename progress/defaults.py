@@ -68,8 +68,14 @@ LIMIT_QUEUED_PER_OWNER = 100
 LIMIT_JOBS_PER_MINUTE = 120
 """New jobs per owner per minute on a server, in bursts up to that many."""
 
+LIMIT_UPLOAD_BYTES_PER_OWNER = 10 * 1024 ** 3
+"""Bytes one owner's uploads may hold on disk until `cleanup` removes them (0: no limit)."""
+
 UPLOAD_MAX_BYTES = 1024 ** 3
 """Largest upload to `POST /api/uploads`: streamed to disk, so the limit is about disk, not memory."""
+
+UPLOAD_READ_TIMEOUT_S = 30.0
+"""Longest wait for each 64 KiB of an upload's body: a client trickling bytes is cut off."""
 
 SMTP_PORT = 25
 """The `email` kind's SMTP port when SMTP_HOST is set."""

@@ -72,9 +72,10 @@ def create_app(settings: Settings | None = None, registry: KindRegistry | None =
     from .openapi import openapi
     from .pages import pages
     from .streams import streams
-    from .uploads import uploads
+    from .uploads import install_upload_rate, uploads
 
     install_metrics(app)
+    install_upload_rate(app, settings.limit_jobs_per_minute)
     for blueprint in (api, uploads, streams, health, metrics, openapi, pages):
         app.register_blueprint(blueprint)
     register_error_handlers(app)

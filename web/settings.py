@@ -46,6 +46,8 @@ class Settings:
     """Where `report` keeps its database, `email` its outbox and uploads their files; None: the data folder."""
     upload_max_bytes: int = defaults.UPLOAD_MAX_BYTES
     """Largest upload accepted by `POST /api/uploads`; a larger one gets 413."""
+    upload_read_timeout_s: float = defaults.UPLOAD_READ_TIMEOUT_S
+    """Longest wait for each 64 KiB of an upload; slower, it is refused and nothing is kept."""
     smtp_host: str | None = None
     """SMTP server for `email`; None: messages go to the outbox folder as `.eml` files."""
     smtp_port: int = defaults.SMTP_PORT
@@ -71,6 +73,7 @@ class Settings:
     limit_streams_per_owner: int = defaults.LIMIT_STREAMS_PER_OWNER
     limit_queued_per_owner: int = defaults.LIMIT_QUEUED_PER_OWNER
     limit_jobs_per_minute: int = defaults.LIMIT_JOBS_PER_MINUTE
+    limit_upload_bytes_per_owner: int = defaults.LIMIT_UPLOAD_BYTES_PER_OWNER
     forwarded_allow_ips: TrustedProxies = TrustedProxies.parse(defaults.FORWARDED_ALLOW_IPS)
     """Proxies whose forwarding headers give the client address and scheme (web/proxy.py)."""
 
@@ -187,6 +190,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
     "RESULTS_DIR": ("results_dir", str),
     "KINDS_DATA_DIR": ("kinds_data_dir", str),
     "UPLOAD_MAX_BYTES": ("upload_max_bytes", _integer(1, 1 << 40)),
+    "UPLOAD_READ_TIMEOUT_S": ("upload_read_timeout_s", _seconds(0, 3600, above_low=True)),
     "SMTP_HOST": ("smtp_host", _text),
     "SMTP_PORT": ("smtp_port", _integer(1, 65535)),
     "SMTP_STARTTLS": ("smtp_starttls", _flag),
@@ -203,6 +207,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
     "LIMIT_STREAMS_PER_OWNER": ("limit_streams_per_owner", _integer(0, 1_000_000)),
     "LIMIT_QUEUED_PER_OWNER": ("limit_queued_per_owner", _integer(0, 1_000_000)),
     "LIMIT_JOBS_PER_MINUTE": ("limit_jobs_per_minute", _integer(0, 1_000_000)),
+    "LIMIT_UPLOAD_BYTES_PER_OWNER": ("limit_upload_bytes_per_owner", _integer(0, 1 << 50)),
     "FORWARDED_ALLOW_IPS": ("forwarded_allow_ips", TrustedProxies.parse),
 }
 
