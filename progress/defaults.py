@@ -71,6 +71,13 @@ LIMIT_JOBS_PER_MINUTE = 120
 LIMIT_UPLOAD_BYTES_PER_OWNER = 10 * 1024 ** 3
 """Bytes one owner's uploads may hold on disk until `cleanup` removes them (0: no limit)."""
 
+FAILED_TOKENS_PER_MINUTE = 10
+"""Wrong API tokens (Bearer or `/signin`) a client address may send per minute, in bursts up
+to that many; a real token is 32 characters or more, so this only slows a guesser down."""
+
+SESSION_MAX_AGE_S = 43200.0
+"""A page session (cookie) ends this long after sign-in, whatever happens meanwhile."""
+
 UPLOAD_MAX_BYTES = 1024 ** 3
 """Largest upload to `POST /api/uploads`: streamed to disk, so the limit is about disk, not memory."""
 
