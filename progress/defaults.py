@@ -78,6 +78,10 @@ to that many; a real token is 32 characters or more, so this only slows a guesse
 SESSION_MAX_AGE_S = 43200.0
 """A page session (cookie) ends this long after sign-in, whatever happens meanwhile."""
 
+ALLOWED_HOSTS = ("localhost", "127.0.0.1", "::1")
+"""`Host` names the server answers to, besides its bind address's host: a page on another name
+(a DNS-rebinding one) is refused. IPv6 literals without their brackets."""
+
 UPLOAD_MAX_BYTES = 1024 ** 3
 """Largest upload to `POST /api/uploads`: streamed to disk, so the limit is about disk, not memory."""
 

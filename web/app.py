@@ -15,6 +15,7 @@ from progress.registry import KindRegistry
 from progress.service import ServiceOptions
 from progress.sqlite_journal import JobsDbInUse
 
+from .allowed_hosts import install_allowed_hosts
 from .auth import OwnerOfRequest, install_access_control
 from .data_folder import resolve_data_paths
 from .kinds_environment import install_kinds_environment
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, registry: KindRegistry | None =
         raise SettingsError(f"JOBS_DB: {error}") from None
     app.wsgi_app = ForwardedHeaders(app.wsgi_app, settings.forwarded_allow_ips)  # behind a proxy: each client's own address
     install_request_log(app)
+    install_allowed_hosts(app, settings)  # before any other check: an unknown Host is refused first
     install_access_control(app, settings, owner_of_request)
     install_kinds_environment(settings, service_of(app).runner)
 

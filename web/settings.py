@@ -70,6 +70,9 @@ class Settings:
     """Signs the page's session cookie; None: a random key, so sessions end at a restart."""
     allow_open_access: bool = False
     """Serve with no tokens on an address other than loopback."""
+    allowed_hosts: tuple[str, ...] = ()
+    """`Host` names the server answers to (`*.example.com`, `*`); empty: `defaults.ALLOWED_HOSTS`
+    and the bind address's host (`web.allowed_hosts`)."""
     session_max_age_s: float = defaults.SESSION_MAX_AGE_S
     """A page session ends this long after sign-in."""
     limit_streams_per_owner: int = defaults.LIMIT_STREAMS_PER_OWNER
@@ -206,6 +209,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
     "API_TOKENS_FILE": ("api_tokens", parse_token_file),
     "SECRET_KEY": ("secret_key", _secret_key),
     "ALLOW_OPEN_ACCESS": ("allow_open_access", _flag),
+    "ALLOWED_HOSTS": ("allowed_hosts", _hosts),
     "SESSION_MAX_AGE_S": ("session_max_age_s", _seconds(0, 365 * 24 * 3600, above_low=True)),
     "LIMIT_STREAMS_PER_OWNER": ("limit_streams_per_owner", _integer(0, 1_000_000)),
     "LIMIT_QUEUED_PER_OWNER": ("limit_queued_per_owner", _integer(0, 1_000_000)),

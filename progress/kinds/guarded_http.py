@@ -17,6 +17,8 @@ from urllib.parse import urljoin, urlsplit
 
 import httpcore
 
+from ..host_names import host_allowed
+
 MAX_REDIRECTS = 5
 MAX_BODY_BYTES = 10 * 1024 * 1024
 """Bytes read of a response: enough to time a download, never enough to fill memory."""
@@ -35,13 +37,6 @@ class Fetched:
     size: int
     url: str
     """The last URL, after redirects."""
-
-
-def host_allowed(host: str, allowed: Iterable[str]) -> bool:
-    """`*` allows any host, `*.example.com` its subdomains, any other entry that host exactly."""
-    host = host.lower().rstrip(".")
-    return any(entry == "*" or host == entry or (entry.startswith("*.") and host.endswith(entry[1:]))
-               for entry in allowed)
 
 
 def address_allowed(ip: str, allow_private: bool) -> bool:
