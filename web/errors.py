@@ -8,6 +8,7 @@ from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from progress.errors import ProgressError, RetryLater
+from progress.log_values import log_value
 
 log = logging.getLogger("web.errors")
 
@@ -100,12 +101,12 @@ def handle_http_exception(error: HTTPException) -> Response:
         headers = dict(allowed)
         message = f"Use {headers.get('Allow', 'another method')} on this path."
     if code == "internal":
-        log.error("HTTP %s turned into 500 on %s %s", status, request.method, request.path)
+        log.error("HTTP %s turned into 500 on %s %s", status, request.method, log_value(request.path))
     return error_response(code, message, headers)
 
 
 def handle_unexpected(error: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.path)
+    log.exception("unhandled error on %s %s", request.method, log_value(request.path))
     return error_response("internal", MESSAGE_OF_STATUS[500])
 
 
@@ -118,7 +119,7 @@ def register_outage_handler(app: Flask, errors: tuple[type[Exception], ...]) -> 
     log line without a traceback, not a traceback per request while it lasts."""
 
     def handle_outage(error: Exception) -> Response:
-        log.warning("job store unreachable on %s %s: %s", request.method, request.path, error)
+        log.warning("job store unreachable on %s %s: %s", request.method, log_value(request.path), error)
         return error_response("unavailable", "The job store cannot be reached right now; try again shortly.",
                               {"Retry-After": str(OUTAGE_RETRY_AFTER_S)})
 
