@@ -1,5 +1,5 @@
 """One owner may not harm another: admin-only kinds, uploads that belong to their owner, a byte
-quota and a rate for uploads (issue 15)."""
+quota and a rate for uploads, and a `/healthz` that tells strangers nothing (issue 15)."""
 
 import pytest
 
@@ -86,3 +86,7 @@ def test_uploads_are_held_to_the_job_creation_rate(secured):
     assert [answer.status_code for answer in answers[:RATE]] == [201] * RATE
     assert_rate_limited(answers[-1])
 
+
+def test_healthz_without_credentials_tells_only_the_status(secured):
+    assert as_owner(secured, None).get("/healthz").json() == {"status": "ok"}
+    assert set(as_owner(secured, "alice").get("/healthz").json()) == {"status", "jobs", "streams"}
