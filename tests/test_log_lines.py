@@ -24,7 +24,7 @@ def test_a_request_path_cannot_start_a_log_line_or_a_field(server):
     assert response.status == 404
     lines = server.log().splitlines()
     assert not any(line.startswith(FORGED) for line in lines)
-    (logged,) = [line for line in lines if "path=/api/jobs/x" in line]
+    (logged,) = [line for line in lines if "path=/api/jobs/x\\x0d\\x0a2026" in line]
     assert "path=/api/jobs/x\\x0d\\x0a2026-12-03\\x2010:00:00" in logged and "\\x1b[2J\\u2028 status=404" in logged
     assert logged.count(" owner=") == 1
 
