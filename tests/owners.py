@@ -24,10 +24,11 @@ def write_token_file(folder: Path, tokens: dict[str, str]) -> Path:
     return path
 
 
-def start_secured(folder: Path, tokens: dict[str, str], env: dict[str, str] | None = None) -> Server:
+def start_secured(folder: Path, tokens: dict[str, str], env: dict[str, str] | None = None,
+                  args: tuple[str, ...] = ()) -> Server:
     """A server with these tokens (`root` an admin), its token file and log in `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
-    return start_server(folder, {"API_TOKENS_FILE": str(write_token_file(folder, tokens)), **(env or {})})
+    return start_server(folder, {"API_TOKENS_FILE": str(write_token_file(folder, tokens)), **(env or {})}, args)
 
 
 def client_as(server: Server, tokens: dict[str, str], name: str | None, **kwargs: object) -> httpx.Client:

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from tests.owners import new_tokens, start_secured
+from tests.redis_fixtures import redis_server  # noqa: F401 - a fixture
 
 SECRET_KEY = secrets.token_urlsafe(32)
 MAX_AGE_S = 2
@@ -82,3 +83,15 @@ def test_a_session_ends_when_its_tokens_secret_changes_or_its_line_goes_and_a_si
             "alice": 401, "bob": 200, "carol": 401, "dave": 401}
     finally:
         again.stop()
+
+
+def test_with_redis_a_sign_out_on_one_worker_is_honoured_by_every_worker(tmp_path, redis_server):  # noqa: F811
+    tokens = new_tokens("alice")
+    server = start_secured(tmp_path, tokens, {"REDIS_URL": redis_server.url, "SECRET_KEY": SECRET_KEY},
+                           ("--workers", "2"))
+    try:
+        cookie = sign_in(server, tokens["alice"]).cookies["session"]
+        assert with_cookie(server, cookie).post("/signout").status_code == 303
+        assert {session_status(server, cookie) for _ in range(12)} == {401}  # a new connection each, any worker
+    finally:
+        server.stop()
