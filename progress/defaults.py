@@ -82,3 +82,9 @@ CLEANUP_EVERY_S = 3600.0
 
 CLEANUP_AFTER_S = 86400.0
 """What `cleanup` considers old: finished jobs, uploads and orphan result files older than this."""
+
+IDEMPOTENCY_KEEP_S = 24 * 3600.0
+"""How long an `Idempotency-Key` answers with the job it first created."""
+
+MAX_DELAY_S = 30 * 24 * 3600
+"""The latest a job may be asked to start (`delay_s`, `run_at`): thirty days ahead."""

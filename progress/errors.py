@@ -5,6 +5,8 @@
     ├── InvalidParams          a param is unknown, of the wrong type or out of range
     ├── JobNotFound            no such job (or it was forgotten)
     ├── NotCancellable         the job is already terminal
+    ├── IdempotencyConflict    an Idempotency-Key already used with another body
+    ├── BadRequest             a top-level field of a submit is wrong (run_at, delay_s, timeout_s)
     ├── NoResult               the job has not succeeded
     ├── RetryLater             refusals that pass, with a Retry-After
     │   ├── QueueFull          JOBS_QUEUE_SIZE jobs already wait
@@ -54,6 +56,22 @@ class JobNotFound(ProgressError):
 
 class NotCancellable(ProgressError):
     code = "not_cancellable"
+
+
+class IdempotencyConflict(ProgressError):
+    code = "idempotency_conflict"
+
+
+class BadRequest(ProgressError):
+    code = "bad_request"
+
+
+class AlreadySubmitted(Exception):
+    """Not an error: the Idempotency-Key's first job, which a repeated submit answers with."""
+
+    def __init__(self, job: object) -> None:
+        super().__init__("already submitted")
+        self.job = job
 
 
 class NoResult(ProgressError):

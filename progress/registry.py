@@ -24,6 +24,12 @@ class JobKind:
     schema: dict[str, Any]
     function: KindFunction
     total: Callable[[dict[str, Any]], int | None] | None = None
+    retries: int = 0
+    """Attempts after the first when a job raises or its process dies (`Job.end_attempt`)."""
+    retry_backoff_s: float = 1.0
+    """The wait before the second attempt; it doubles for each later one, up to an hour."""
+    timeout_s: float | None = None
+    """A job running longer is stopped and fails (`POST /api/jobs` may ask for less)."""
     validator: Draft202012Validator = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -33,7 +39,7 @@ class JobKind:
     def to_dict(self) -> dict[str, Any]:
         """The contract's entry in `GET /api/kinds`."""
         return {"name": self.name, "title": self.title, "description": self.description,
-                "params": self.schema}
+                "params": self.schema, "retries": self.retries, "timeout_s": self.timeout_s}
 
     def initial_total(self, params: dict[str, Any]) -> int | None:
         return self.total(params) if self.total else None
@@ -82,11 +88,16 @@ class KindRegistry:
         description: str | None = None,
         params: Mapping[str, Mapping[str, Any]] | None = None,
         total: Callable[[dict[str, Any]], int | None] | None = None,
+        retries: int = 0,
+        retry_backoff_s: float = 1.0,
+        timeout_s: float | None = None,
     ) -> Callable[[KindFunction], KindFunction]:
         """Register `fn(ctx, **params)` as a kind; `params` maps each name to its JSON Schema.
 
         `total` may compute the progress total from the params, so a queued job
-        already shows a determinate bar.
+        already shows a determinate bar. A job that raises (or whose process dies) is tried
+        again up to `retries` times, `retry_backoff_s` after the first failure and twice as
+        long after each later one; one running longer than `timeout_s` is stopped and fails.
         """
 
         def register(function: KindFunction) -> KindFunction:
@@ -98,6 +109,9 @@ class KindRegistry:
                 schema=object_schema(params or {}),
                 function=function,
                 total=total,
+                retries=retries,
+                retry_backoff_s=retry_backoff_s,
+                timeout_s=timeout_s,
             ))
             return function
 

@@ -14,6 +14,8 @@ import itertools
 import logging
 import os
 import sqlite3
+import time
+from typing import Any
 
 from gevent import get_hub
 from gevent.event import Event as Signal
@@ -22,6 +24,7 @@ from greenlet import getcurrent
 from .events import Event
 from .jobs import Job
 from .memory_store import History, Loaded
+from .store import Submitted
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -39,6 +42,14 @@ CREATE TABLE IF NOT EXISTS events (
     frame BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_of_job ON events (job_id);
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    owner TEXT NOT NULL,
+    key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    job TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    PRIMARY KEY (owner, key)
+);
 """
 
 log = logging.getLogger("progress.sqlite_journal")
@@ -75,7 +86,7 @@ class SqliteJournal:
                 raise JobsDbInUse(f"{path} is in use by another server; each needs its own") from None
             raise
         self._start_written = False
-        self._pending: dict[tuple[str, object], tuple[Job, Event, bool]] = {}
+        self._pending: dict[tuple[str, object], tuple[Any, ...]] = {}
         self._flush_scheduled = False
         self._batch = Batch()
         self._failure: Exception | None = None
@@ -93,6 +104,10 @@ class SqliteJournal:
             if progress_id is not None:
                 history.progress = Event(progress_id, "progress", job.id, progress_frame, False, job.owner)
                 loaded.last_id = max(loaded.last_id, progress_id)
+        now = time.time()
+        for owner, key, fingerprint, record, expires_at in self._db.execute(
+                "SELECT owner, key, fingerprint, job, expires_at FROM idempotency_keys WHERE expires_at > ?", (now,)):
+            loaded.keys[(owner, key)] = Submitted(fingerprint, Job.from_record(record), expires_at)
         owners = {job.id: job.owner for job in loaded.jobs}
         for event_id, job_id, terminal, frame in self._db.execute(
                 "SELECT id, job_id, terminal, frame FROM events ORDER BY id"):
@@ -110,6 +125,10 @@ class SqliteJournal:
         if not self._flush_scheduled:
             self._flush_scheduled = True
             get_hub().loop.run_callback(self._flush)
+
+    def write_key(self, owner: str, key: str, submitted: Submitted) -> None:
+        """Committed with the job it created, in the same transaction."""
+        self._pending[("key", (owner, key))] = (owner, key, submitted)
 
     def wait_durable(self) -> None:
         """Return once everything written so far is committed to disk (a `202` waits for it)."""
@@ -138,8 +157,8 @@ class SqliteJournal:
         db = self._db
         try:
             db.execute("BEGIN")
-            for job, event, new in writes:
-                self._write_one(job, event, new)
+            for write in writes:
+                self._write_one(*write)
             db.execute("COMMIT")
         except Exception as error:  # a full disk, say: every waiter hears of it
             if db.in_transaction:
@@ -150,7 +169,17 @@ class SqliteJournal:
             failure, self._failure = self._failure, None
             batch.done(failure)
 
-    def _write_one(self, job: Job, event: Event, new: bool) -> None:
+    def _write_one(self, *write: Any) -> None:
+        if isinstance(write[-1], Submitted):
+            self._write_key(*write)
+        else:
+            self._write_change(*write)
+
+    def _write_key(self, owner: str, key: str, submitted: Submitted) -> None:
+        self._db.execute("INSERT OR REPLACE INTO idempotency_keys VALUES (?, ?, ?, ?, ?)",
+                         (owner, key, submitted.fingerprint, submitted.job.to_record(), submitted.expires_at))
+
+    def _write_change(self, job: Job, event: Event, new: bool) -> None:
         db = self._db
         record = job.to_record()
         if event.type == "progress":
@@ -166,13 +195,14 @@ class SqliteJournal:
             db.execute("UPDATE jobs SET record = ? WHERE id = ?", (record, job.id))
         db.execute("INSERT INTO events VALUES (?, ?, ?, ?)", (event.id, job.id, event.terminal, event.frame))
 
-    def forget(self, job_ids: list[str], floor: int, last_id: int) -> None:
+    def forget(self, job_ids: list[str], floor: int, last_id: int, now: float) -> None:
         """Remembers the newest id too: the next start goes on above it though its events are gone."""
         self._flush_all()
         db = self._db
         db.execute("BEGIN")
         db.executemany("DELETE FROM jobs WHERE id = ?", ((job_id,) for job_id in job_ids))
         db.executemany("DELETE FROM events WHERE job_id = ?", ((job_id,) for job_id in job_ids))
+        db.execute("DELETE FROM idempotency_keys WHERE expires_at <= ?", (now,))
         db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", (("floor", floor), ("last_id", last_id)))
         db.execute("COMMIT")
 

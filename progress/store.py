@@ -31,6 +31,26 @@ class QueueLimits:
     queued_per_owner: int = 0
 
 
+@dataclass(frozen=True)
+class IdempotencyKey:
+    """A submit's `Idempotency-Key`, per owner, and what its body was (a digest)."""
+
+    owner: str
+    key: str
+    fingerprint: str
+
+    conflict_message = "This Idempotency-Key was already used with another request body."
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """What an idempotency key remembers: the body's digest and the job it created."""
+
+    fingerprint: str
+    job: Job
+    expires_at: float
+
+
 class Feed(Protocol):
     """This process's side: told of every committed event and cancel request."""
 
@@ -62,17 +82,21 @@ class JobStore(Protocol):
     def start(self, feed: Feed, holder: str) -> None:
         """Begin feeding events; end what a stopped process left running (`interrupted`)."""
 
-    def add(self, job: Job) -> Event:
+    def add(self, job: Job, idempotency: IdempotencyKey | None = None) -> Event:
         """Commit a new `queued` job with its first event; `QueueFull` or `RateLimited` if it
-        does not fit in the store's `QueueLimits`."""
+        does not fit in the store's `QueueLimits`. With a key its owner used before (within
+        a day): `AlreadySubmitted` with that job, or `IdempotencyConflict` for another body."""
 
     def commit(self, job: Job, expect: JobState, event_type: str, holder: str) -> Event | None:
         """Store `job` as it is now with its `state` or `progress` event, if the stored job is
         still in state `expect` (and, running or claimed, held by `holder`); else None."""
 
     def claim(self, holder: str) -> Job | None:
-        """Take the oldest queued job for `holder` if the deployment has a free slot; it stays
-        `queued` until `holder` commits `running`."""
+        """Take the oldest queued job that is due (its `run_at` passed) for `holder` if the
+        deployment has a free slot; it stays `queued` until `holder` commits `running`."""
+
+    def next_due(self) -> float | None:
+        """When the soonest job waiting for its `run_at` is due (seconds since the epoch)."""
 
     def release(self, job_id: str, holder: str) -> None:
         """Give back a claimed job that will not start here; it waits in its place again."""

@@ -21,6 +21,7 @@ STATUS_OF = {
     "method_not_allowed": 405,
     "not_cancellable": 409,
     "no_result": 409,
+    "idempotency_conflict": 409,
     "body_too_large": 413,
     "unsupported_media_type": 415,
     "rate_limited": 429,
