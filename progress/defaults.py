@@ -77,8 +77,8 @@ SMTP_PORT = 25
 SMTP_SENDER = "flask-progress@localhost"
 """The `From:` of every message `email` sends."""
 
-CLEANUP_EVERY_S = 3600.0
-"""The server starts a `cleanup` job this often (0: never on its own)."""
+CLEANUP_CRON = "17 * * * *"
+"""When the server starts a `cleanup` job: five-field cron, UTC (hourly, at 17 past)."""
 
 CLEANUP_AFTER_S = 86400.0
 """What `cleanup` considers old: finished jobs, uploads and orphan result files older than this."""

@@ -49,6 +49,8 @@ class Loaded:
     histories: dict[str, History] = field(default_factory=dict)
     keys: dict[tuple[str, str], Submitted] = field(default_factory=dict)
     """Idempotency keys not yet expired, by (owner, key)."""
+    schedules: dict[str, float] = field(default_factory=dict)
+    """The newest due time each schedule fired for."""
     last_id: int = 0
     held_from: int | None = None
     """The first id the journal ever issued; None for a new journal."""
@@ -68,6 +70,9 @@ class Journal(Protocol):
 
     def write_key(self, owner: str, key: str, submitted: Submitted) -> None:
         """An idempotency key, with the job it first created."""
+
+    def write_schedule(self, name: str, due: float) -> None:
+        """The newest due time a schedule fired for."""
 
     def forget(self, job_ids: list[str], floor: int, last_id: int, now: float) -> None:
         """Forget these jobs, and idempotency keys expired by `now`."""
@@ -106,6 +111,7 @@ class MemoryStore:
         self._delayed: list[tuple[float, int, str]] = []  # heap of (run_at, sequence, id)
         self._claimed: set[str] = set()
         self._keys: dict[tuple[str, str], Submitted] = {}  # (owner, Idempotency-Key)
+        self._schedules: dict[str, float] = {}  # schedule name -> the newest due time it fired for
         self._finished: deque[tuple[float, str]] = deque()  # (finished_at, id), finishing order
         self._counts: Counter[JobState] = Counter()
         self._queued_by_owner: Counter[str] = Counter()
@@ -127,6 +133,7 @@ class MemoryStore:
             self._place(job, None)
         self._histories = loaded.histories
         self._keys = loaded.keys
+        self._schedules = loaded.schedules
         states = sorted((event for history in loaded.histories.values() for event in history.states),
                         key=lambda event: event.id)
         if len(states) > self._states.maxlen:  # what the window cannot hold is too old to resume from
@@ -274,6 +281,15 @@ class MemoryStore:
         while self._delayed and self._delayed[0][2] not in self._waiting:
             heapq.heappop(self._delayed)
         return self._delayed[0][0] if self._delayed else None
+
+    def schedule_due(self, name: str, due: float) -> bool:
+        last = self._schedules.get(name)
+        if last is not None and last >= due:
+            return False
+        self._schedules[name] = due
+        if self._journal is not None:
+            self._journal.write_schedule(name, due)
+        return last is not None
 
     def release(self, job_id: str, holder: str) -> None:
         if job_id in self._claimed and (job := self._jobs.get(job_id)) and job.state is JobState.QUEUED:

@@ -11,6 +11,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
 from .errors import InvalidParams, UnknownKind
+from .schedules import Schedule
 
 KindFunction = Callable[..., Any]
 """`fn(ctx, **params)`; its return value, when it wrote no result, becomes the JSON result."""
@@ -61,6 +62,8 @@ class KindRegistry:
 
     def __init__(self) -> None:
         self._kinds: dict[str, JobKind] = {}
+        self.schedules: list[Schedule] = []
+        """Periodic schedules declared with the kinds (`job_kind(schedule=...)`)."""
 
     def __iter__(self) -> Iterator[JobKind]:
         return iter(self._kinds.values())
@@ -91,6 +94,8 @@ class KindRegistry:
         retries: int = 0,
         retry_backoff_s: float = 1.0,
         timeout_s: float | None = None,
+        schedule: str | None = None,
+        schedule_params: Mapping[str, Any] | None = None,
     ) -> Callable[[KindFunction], KindFunction]:
         """Register `fn(ctx, **params)` as a kind; `params` maps each name to its JSON Schema.
 
@@ -98,6 +103,8 @@ class KindRegistry:
         already shows a determinate bar. A job that raises (or whose process dies) is tried
         again up to `retries` times, `retry_backoff_s` after the first failure and twice as
         long after each later one; one running longer than `timeout_s` is stopped and fails.
+        With `schedule` (five-field cron, UTC) a job with `schedule_params` starts at each of
+        its times (progress/schedules.py).
         """
 
         def register(function: KindFunction) -> KindFunction:
@@ -113,6 +120,8 @@ class KindRegistry:
                 retry_backoff_s=retry_backoff_s,
                 timeout_s=timeout_s,
             ))
+            if schedule is not None:
+                self.schedules.append(Schedule(name, name, schedule, dict(schedule_params or {})))
             return function
 
         return register

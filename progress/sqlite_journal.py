@@ -15,6 +15,7 @@ import logging
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from typing import Any
 
 from gevent import get_hub
@@ -50,6 +51,7 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     expires_at REAL NOT NULL,
     PRIMARY KEY (owner, key)
 );
+CREATE TABLE IF NOT EXISTS schedules (name TEXT PRIMARY KEY, last_due REAL NOT NULL);
 """
 
 log = logging.getLogger("progress.sqlite_journal")
@@ -86,7 +88,8 @@ class SqliteJournal:
                 raise JobsDbInUse(f"{path} is in use by another server; each needs its own") from None
             raise
         self._start_written = False
-        self._pending: dict[tuple[str, object], tuple[Any, ...]] = {}
+        self._pending: dict[tuple[str, object], tuple[Callable[..., None], tuple[Any, ...]]] = {}
+        """Writes for the next group commit, in commit order: (write, its arguments)."""
         self._flush_scheduled = False
         self._batch = Batch()
         self._failure: Exception | None = None
@@ -108,6 +111,7 @@ class SqliteJournal:
         for owner, key, fingerprint, record, expires_at in self._db.execute(
                 "SELECT owner, key, fingerprint, job, expires_at FROM idempotency_keys WHERE expires_at > ?", (now,)):
             loaded.keys[(owner, key)] = Submitted(fingerprint, Job.from_record(record), expires_at)
+        loaded.schedules = dict(self._db.execute("SELECT name, last_due FROM schedules"))
         owners = {job.id: job.owner for job in loaded.jobs}
         for event_id, job_id, terminal, frame in self._db.execute(
                 "SELECT id, job_id, terminal, frame FROM events ORDER BY id"):
@@ -121,14 +125,21 @@ class SqliteJournal:
         commit; a job's queued progress is replaced by its newest."""
         key = ("progress", job.id) if event.type == "progress" else ("state", event.id)
         self._pending.pop(key, None)  # re-inserted last: writes stay in commit order
-        self._pending[key] = (job, event, new)
+        self._pending[key] = (self._write_change, (job, event, new))
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
         if not self._flush_scheduled:
             self._flush_scheduled = True
             get_hub().loop.run_callback(self._flush)
 
     def write_key(self, owner: str, key: str, submitted: Submitted) -> None:
         """Committed with the job it created, in the same transaction."""
-        self._pending[("key", (owner, key))] = (owner, key, submitted)
+        self._pending[("key", (owner, key))] = (self._write_key, (owner, key, submitted))
+
+    def write_schedule(self, name: str, due: float) -> None:
+        self._pending[("schedule", name)] = (self._write_schedule, (name, due))
+        self._schedule_flush()
 
     def wait_durable(self) -> None:
         """Return once everything written so far is committed to disk (a `202` waits for it)."""
@@ -147,6 +158,10 @@ class SqliteJournal:
         the rest goes in the next turn, so the loop is never held long; whoever waits, waits
         for all of it."""
         self._flush_scheduled = False
+        if not self._pending:  # flushed already (a 202's wait, a close) before this callback ran
+            self._batch.done()
+            self._batch = Batch()
+            return
         keys = list(itertools.islice(self._pending, WRITES_PER_COMMIT))
         writes = [self._pending.pop(key) for key in keys]
         if self._pending:
@@ -157,8 +172,8 @@ class SqliteJournal:
         db = self._db
         try:
             db.execute("BEGIN")
-            for write in writes:
-                self._write_one(*write)
+            for write, args in writes:
+                write(*args)
             db.execute("COMMIT")
         except Exception as error:  # a full disk, say: every waiter hears of it
             if db.in_transaction:
@@ -169,15 +184,12 @@ class SqliteJournal:
             failure, self._failure = self._failure, None
             batch.done(failure)
 
-    def _write_one(self, *write: Any) -> None:
-        if isinstance(write[-1], Submitted):
-            self._write_key(*write)
-        else:
-            self._write_change(*write)
-
     def _write_key(self, owner: str, key: str, submitted: Submitted) -> None:
         self._db.execute("INSERT OR REPLACE INTO idempotency_keys VALUES (?, ?, ?, ?, ?)",
                          (owner, key, submitted.fingerprint, submitted.job.to_record(), submitted.expires_at))
+
+    def _write_schedule(self, name: str, due: float) -> None:
+        self._db.execute("INSERT OR REPLACE INTO schedules VALUES (?, ?)", (name, due))
 
     def _write_change(self, job: Job, event: Event, new: bool) -> None:
         db = self._db

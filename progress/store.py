@@ -98,6 +98,10 @@ class JobStore(Protocol):
     def next_due(self) -> float | None:
         """When the soonest job waiting for its `run_at` is due (seconds since the epoch)."""
 
+    def schedule_due(self, name: str, due: float) -> bool:
+        """True exactly once per schedule and due time, for whichever process asks first; the
+        first time a schedule is seen its due time is only recorded (no run at first start)."""
+
     def release(self, job_id: str, holder: str) -> None:
         """Give back a claimed job that will not start here; it waits in its place again."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, send_file
@@ -32,6 +33,12 @@ def refuse_large_bodies() -> None:
 @api.get("/kinds")
 def list_kinds() -> Response:
     return jsonify(kinds=[kind.to_dict() for kind in service_of().registry])
+
+
+@api.get("/schedules")
+def list_schedules() -> Response:
+    now = time.time()
+    return jsonify(schedules=[schedule.to_dict(now) for schedule in service_of().scheduler.schedules])
 
 
 @api.post("/jobs")

@@ -12,12 +12,12 @@ from progress import defaults
 from progress.flask_adapter import ProgressExtension, service_of
 from progress.limits import OwnerLimits
 from progress.registry import KindRegistry
-from progress.service import ServiceOptions
+from progress.service import InvalidSchedule, ServiceOptions
 from progress.sqlite_journal import JobsDbInUse
 
 from .auth import OwnerOfRequest, install_access_control
 from .data_folder import resolve_data_paths
-from .kinds_environment import install_kinds_environment
+from .kinds_environment import install_kinds_environment, settings_schedules
 from .request_log import install_request_log
 from .settings import Settings, SettingsError, load_settings
 
@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None, registry: KindRegistry | None =
                            queued=settings.limit_queued_per_owner,
                            jobs_per_minute=settings.limit_jobs_per_minute),
         redis_url=settings.redis_url,
+        schedules=settings_schedules(settings),
     )
     try:
         ProgressExtension(app, registry=registry, options=options)
@@ -59,6 +60,8 @@ def create_app(settings: Settings | None = None, registry: KindRegistry | None =
         raise SettingsError(f"REDIS_URL: {error}") from None
     except JobsDbInUse as error:
         raise SettingsError(f"JOBS_DB: {error}") from None
+    except InvalidSchedule as error:
+        raise SettingsError(str(error)) from None
     install_request_log(app)
     install_access_control(app, settings, owner_of_request)
     install_kinds_environment(settings, service_of(app).runner)

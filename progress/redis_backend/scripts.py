@@ -14,6 +14,7 @@ replicas) is assumed, not Redis Cluster. The layout:
     queue                 sorted set of due queued jobs no worker took yet, oldest first
     delayed               sorted set of queued jobs waiting for their `run_at` (ms), soonest first
     idem:<owner>:<key>    an Idempotency-Key: the body's digest and the job it created (24 h)
+    schedules             hash: schedule name -> the newest due time it fired for
     finished              sorted set by finish time in ms, for retention
     queued_by             hash: owner -> queued jobs
     runs:<worker>         set of the jobs a worker runs
@@ -176,6 +177,16 @@ redis.call('ZADD', P .. 'queue', redis.call('ZSCORE', P .. 'created', id), id)
 return 1
 """
 
+SCHEDULE_DUE = """
+-- KEYS: the schedules hash; ARGV: name, due time. 1 exactly once per name and due time; a
+-- name seen for the first time is recorded without firing (0).
+local last = redis.call('HGET', KEYS[1], ARGV[1])
+if last and tonumber(last) >= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if last then return 1 end
+return 0
+"""
+
 VIEW_JOB = _PRELUDE + """
 -- ARGV: prefix, job id. The newest id, the resume start, the record, the newest progress
 -- entry and the state entries: one consistent moment.
@@ -275,6 +286,7 @@ class Scripts:
         self.commit: Script = client.register_script(COMMIT)
         self.claim: Script = client.register_script(CLAIM)
         self.release: Script = client.register_script(RELEASE)
+        self.schedule_due: Script = client.register_script(SCHEDULE_DUE)
         self.view_job: Script = client.register_script(VIEW_JOB)
         self.view_all: Script = client.register_script(VIEW_ALL)
         self.forget: Script = client.register_script(FORGET)

@@ -140,6 +140,9 @@ class RedisStore:
         soonest = self.client.zrange(self._key("delayed"), 0, 0, withscores=True)
         return soonest[0][1] / 1000 if soonest else None
 
+    def schedule_due(self, name: str, due: float) -> bool:
+        return self.scripts.schedule_due(keys=[self._key("schedules")], args=[name, repr(due)]) == 1
+
     def release(self, job_id: str, holder: str) -> None:
         self.scripts.release(args=[self._prefix, job_id, holder])
 
