@@ -66,6 +66,10 @@ class BadRequest(ProgressError):
     code = "bad_request"
 
 
+class AllItemsFailed(Exception):
+    """A batch kind whose every item failed: the job fails with this one line."""
+
+
 class AlreadySubmitted(Exception):
     """Not an error: the Idempotency-Key's first job, which a repeated submit answers with."""
 

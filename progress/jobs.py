@@ -110,7 +110,7 @@ class Job:
 
     __slots__ = ("id", "sequence", "owner", "kind", "params", "state", "progress", "created_at",
                  "started_at", "finished_at", "error", "result", "attempt", "max_attempts",
-                 "retry_backoff_s", "retry_errors", "run_at", "timeout_s")
+                 "retry_backoff_s", "retry_errors", "run_at", "timeout_s", "failed_items")
 
     def __init__(self, kind: str, params: dict[str, Any], total: int | None = None,
                  owner: str = "anonymous", *, max_attempts: int = 1, retry_backoff_s: float = 0.0,
@@ -135,6 +135,8 @@ class Job:
         self.run_at = run_at
         """When a queued job may start (seconds since the epoch); None: at once."""
         self.timeout_s = timeout_s
+        self.failed_items: tuple[int, int] | None = None
+        """A succeeded batch's (failed, of) when some of its items failed."""
 
     @property
     def terminal(self) -> bool:
@@ -216,6 +218,8 @@ class Job:
             "retry_errors": list(self.retry_errors),
             "run_at": format_timestamp(self.run_at),
             "timeout_s": self.timeout_s,
+            "failed_items": ({"failed": self.failed_items[0], "of": self.failed_items[1]}
+                             if self.failed_items else None),
         }
 
     def copy(self) -> Job:
@@ -236,6 +240,7 @@ class Job:
             "result": [result.path, result.content_type, result.extension, result.size] if result else None,
             "attempt": self.attempt, "max_attempts": self.max_attempts, "backoff": self.retry_backoff_s,
             "retry_errors": self.retry_errors, "run_at": self.run_at, "timeout": self.timeout_s,
+            "failed_items": self.failed_items,
         }, separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
@@ -253,6 +258,7 @@ class Job:
         job.attempt, job.max_attempts = fields.get("attempt", 1), fields.get("max_attempts", 1)
         job.retry_backoff_s, job.retry_errors = fields.get("backoff", 0.0), tuple(fields.get("retry_errors", ()))
         job.run_at, job.timeout_s = fields.get("run_at"), fields.get("timeout")
+        job.failed_items = tuple(fields["failed_items"]) if fields.get("failed_items") else None
         return job
 
     def _move_to(self, state: JobState) -> None:

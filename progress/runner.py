@@ -21,7 +21,7 @@ from gevent.event import Event as Signal
 from . import defaults
 from .access import EVERYONE, Owner
 from .context import JobContext
-from .errors import (AlreadySubmitted, BadRequest, Cancelled, Interrupted, JobNotFound, NotCancellable,
+from .errors import (AllItemsFailed, AlreadySubmitted, BadRequest, Cancelled, Interrupted, JobNotFound, NotCancellable,
                      ShuttingDown)
 from .feed import ProcessFeed
 from .hub import Hub
@@ -57,10 +57,10 @@ class _Run:
     timed_out: bool = False
 
 
-def one_line_error(exc: BaseException, limit: int = 300) -> str:
+def one_line_error(exc: BaseException, limit: int = 300, with_type: bool = True) -> str:
     """What a person sees of a failure; the traceback goes to the log only."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    line = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    line = f"{type(exc).__name__}: {text}" if text and with_type else text or type(exc).__name__
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
@@ -262,6 +262,8 @@ class JobRunner:
                 self._finish(run, JobState.CANCELLED)
         except (Interrupted, gevent.GreenletExit):
             self._finish(run, JobState.INTERRUPTED, STOPPED_WHILE_RUNNING)
+        except AllItemsFailed as exc:
+            self._finish(run, JobState.FAILED, one_line_error(exc, with_type=False))
         except Exception as exc:
             log.exception("job %s (%s) failed", job.id, job.kind)
             self._finish(run, JobState.FAILED, one_line_error(exc))
@@ -269,6 +271,7 @@ class JobRunner:
             if not run.ended:
                 run.ended = True
                 throttle.flush()
+                job.failed_items = ctx.failed_items
                 job.succeed(ctx.result)
                 if not self._committed(job, JobState.RUNNING, self.holder):
                     job.result = None  # another process ended it first: the file is nobody's

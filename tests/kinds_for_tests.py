@@ -90,3 +90,11 @@ def flaky(ctx: JobContext, succeed_on: int, hold_s: float) -> dict:
 def limited(ctx: JobContext, seconds: float) -> None:
     """Has a time limit of its own, and never checks for cancellation."""
     stubborn(ctx, seconds)
+
+
+@job_kind("batch", params={"failed": {"type": "integer", "default": 0},
+                           "of": {"type": "integer", "default": 40}})
+def batch(ctx: JobContext, failed: int, of: int) -> dict:
+    """A batch whose first `failed` items of `of` fail: the honest outcome of each mix."""
+    ctx.tally_items(failed, of, "item 1: the address was refused" if failed else None)
+    return {"failed": failed, "of": of}

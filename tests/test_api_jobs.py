@@ -9,7 +9,7 @@ from tests.conftest import start_job, wait_for_state
 
 JOB_FIELDS = ["id", "kind", "params", "state", "progress", "created_at", "started_at",
               "finished_at", "error", "result", "attempt", "max_attempts", "retry_errors", "run_at",
-              "timeout_s"]
+              "timeout_s", "failed_items"]
 JOB_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 STATES = {"queued", "running", "succeeded", "failed", "cancelled", "interrupted"}

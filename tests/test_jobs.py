@@ -23,7 +23,7 @@ def test_a_new_job_is_queued_with_a_url_safe_128_bit_id():
     body = job.to_dict()
     assert list(body) == ["id", "kind", "params", "state", "progress", "created_at",
                           "started_at", "finished_at", "error", "result", "attempt", "max_attempts",
-                          "retry_errors", "run_at", "timeout_s"]
+                          "retry_errors", "run_at", "timeout_s", "failed_items"]
     assert (body["attempt"], body["max_attempts"], body["run_at"], body["timeout_s"]) == (1, 1, None, None)
     assert body["progress"] == {"done": 0, "total": 5, "percent": 0.0, "message": None}
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", body["created_at"])

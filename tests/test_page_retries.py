@@ -36,6 +36,23 @@ def test_a_retried_job_shows_its_attempt_and_last_error_and_a_delayed_one_counts
         client.post(f"/api/jobs/{later['id']}/cancel")
 
 
+def test_a_batch_with_some_failed_items_says_so_in_the_warning_colour(server: Server, open_page: Any) -> None:  # noqa: F811
+    page = open_page(server.url)
+    wait_live(page)
+    with httpx.Client(base_url=server.url) as client:
+        partial = client.post("/api/jobs", json={"kind": "batch", "params": {"failed": 2, "of": 40}}).json()
+        clean = client.post("/api/jobs", json={"kind": "batch", "params": {"failed": 0, "of": 40}}).json()
+    colour = "(element) => getComputedStyle(element).color"
+    done = page.locator(f'#jobs [data-job-id="{partial["id"]}"][data-state="succeeded"]')
+    done.wait_for()
+    assert done.locator(".job-state").inner_text() == "Succeeded, 2 of 40 failed"
+    clean_card = page.locator(f'#jobs [data-job-id="{clean["id"]}"][data-state="succeeded"]')
+    clean_card.wait_for()
+    assert clean_card.locator(".job-state").inner_text() == "Succeeded"
+    assert done.locator(".job-state").evaluate(colour) != clean_card.locator(".job-state").evaluate(colour)
+    assert done.get_attribute("data-outcome") == "partial"
+
+
 def test_the_dashboard_lists_the_schedules_with_their_next_run(server_factory, open_page: Any) -> None:  # noqa: F811
     server = server_factory({"CLEANUP_CRON": "0 3 * * *"})
     page = open_page(server.url)

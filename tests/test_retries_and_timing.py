@@ -158,3 +158,13 @@ def test_an_idempotency_key_with_another_body_is_409_and_creates_nothing(client)
 def test_a_malformed_idempotency_key_is_400(client, key):
     response = client.post("/api/jobs", json={"kind": "greet"}, headers={"Idempotency-Key": key.encode()})
     assert response.status_code == 400 and "Idempotency-Key" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(("failed", "state", "failed_items", "error"), [
+    (0, "succeeded", None, None),
+    (2, "succeeded", {"failed": 2, "of": 40}, None),
+    (40, "failed", None, "All 40 items failed; the first: item 1: the address was refused"),
+])
+def test_a_batch_is_honest_about_its_items(client, failed, state, failed_items, error):
+    final = wait_for_state(client, start_job(client, "batch", failed=failed, of=40)["id"], TERMINAL)
+    assert (final["state"], final["failed_items"], final["error"]) == (state, failed_items, error)

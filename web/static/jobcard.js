@@ -51,7 +51,8 @@ export function updateCard(card, job) {
   card.job = job;
   card.root.dataset.state = job.state;
   card.link.textContent = job.kind;
-  card.state.textContent = STATE_LABELS[job.state] ?? job.state;
+  card.state.textContent = stateLabel(job);
+  if (job.failed_items) card.root.dataset.outcome = "partial"; // the warning colour, never plain green
   showProgress(card, job.progress);
   card.params.textContent = formatParams(job.params);
   card.error.textContent = job.error ?? "";
@@ -70,6 +71,12 @@ export function updateCard(card, job) {
     card.cancel = null;
   }
   tickCard(card, Date.now());
+}
+
+/** "Succeeded, 2 of 40 failed" for a batch whose items partly failed. */
+function stateLabel(job) {
+  const label = STATE_LABELS[job.state] ?? job.state;
+  return job.failed_items ? `${label}, ${job.failed_items.failed} of ${job.failed_items.of} failed` : label;
 }
 
 /** "Attempt 2 of 3" with the error that ended the attempt before, once a job was retried. */
