@@ -269,8 +269,8 @@ class JobRunner:
             self._finish(run, JobState.FAILED, one_line_error(exc))
         else:
             if not run.ended:
+                throttle.flush()  # while the attempt is on: the last progress goes out first
                 run.ended = True
-                throttle.flush()
                 job.failed_items = ctx.failed_items
                 job.succeed(ctx.result)
                 if not self._committed(job, JobState.RUNNING, self.holder):
@@ -341,9 +341,9 @@ class JobRunner:
         another attempt (`Job.end_attempt`). The last progress goes before the state event."""
         if run.ended:
             return  # e.g. interrupted by shutdown while its greenlet unwound
-        run.ended = True
         if run.throttle is not None:
             run.throttle.flush()
+        run.ended = True
         previous = run.job.state
         run.job.end_attempt(state, error)
         self._committed(run.job, previous, self.holder)
