@@ -107,7 +107,8 @@ class MemoryStore:
         self._jobs: dict[str, Job] = {}          # creation order
         self._unfinished: dict[str, Job] = {}    # creation order
         self._waiting: dict[str, Job] = {}       # queued and unclaimed, due or not
-        self._ready: list[tuple[int, str]] = []  # heap of (sequence, id): due, oldest first
+        self._ready: dict[str, list[tuple[int, str]]] = {}  # owner -> heap of (sequence, id): due, oldest first
+        self._busy: Counter[str] = Counter()     # owner -> jobs running or claimed
         self._delayed: list[tuple[float, int, str]] = []  # heap of (run_at, sequence, id)
         self._claimed: set[str] = set()
         self._keys: dict[tuple[str, str], Submitted] = {}  # (owner, Idempotency-Key)
@@ -195,7 +196,7 @@ class MemoryStore:
 
     def _check_room(self, owner: str) -> None:
         limits = self._limits
-        queued, busy = len(self._waiting), self._counts[JobState.RUNNING] + len(self._claimed)
+        queued, busy = len(self._waiting), sum(self._busy.values())
         free = max(0, limits.concurrency - busy)
         if max(0, queued - free) >= limits.queue_size and busy + min(queued, free) >= limits.concurrency:
             raise QueueFull(f"{limits.queue_size} jobs are already waiting; try again later.",
@@ -222,7 +223,13 @@ class MemoryStore:
         return event
 
     def _place(self, job: Job, previous: JobState | None) -> None:
-        """Keep the indexes: unfinished, the waiting queues, claims, finishing order, queued by owner."""
+        """Keep the indexes: unfinished, the waiting queues, claims, busy slots by owner,
+        finishing order, queued by owner."""
+        was_busy = previous is JobState.RUNNING or (previous is JobState.QUEUED and job.id in self._claimed)
+        if was_busy and job.state is not JobState.RUNNING:
+            self._busy[job.owner] -= 1
+        elif previous is None and job.state is JobState.RUNNING:  # loaded: interrupted at start
+            self._busy[job.owner] += 1
         if previous is JobState.QUEUED and job.state is not JobState.QUEUED:
             self._waiting.pop(job.id, None)  # its heap entries are skipped from now on
             self._claimed.discard(job.id)
@@ -241,7 +248,7 @@ class MemoryStore:
     def _wait(self, job: Job) -> None:
         self._waiting[job.id] = job
         if job.due(time.time()):
-            heapq.heappush(self._ready, (job.sequence, job.id))
+            heapq.heappush(self._ready.setdefault(job.owner, []), (job.sequence, job.id))
         else:
             heapq.heappush(self._delayed, (job.run_at, job.sequence, job.id))
 
@@ -262,20 +269,36 @@ class MemoryStore:
     # Claims -------------------------------------------------------------------------
 
     def claim(self, holder: str) -> Job | None:
-        if self._counts[JobState.RUNNING] + len(self._claimed) >= self._limits.concurrency:
+        if sum(self._busy.values()) >= self._limits.concurrency:
             return None
         now = time.time()
         while self._delayed and self._delayed[0][0] <= now:  # due now: waits with the others
-            _, sequence, job_id = heapq.heappop(self._delayed)
-            if job_id in self._waiting:
-                heapq.heappush(self._ready, (sequence, job_id))
-        while self._ready:
-            _, job_id = heapq.heappop(self._ready)
-            job = self._waiting.pop(job_id, None)
-            if job is not None:  # else cancelled while it waited
-                self._claimed.add(job_id)
-                return job.copy()
-        return None
+            _, _, job_id = heapq.heappop(self._delayed)
+            if (job := self._waiting.get(job_id)) is not None:
+                heapq.heappush(self._ready.setdefault(job.owner, []), (job.sequence, job_id))
+        owner = self._next_owner()
+        if owner is None:
+            return None
+        _, job_id = heapq.heappop(self._ready[owner])
+        job = self._waiting.pop(job_id)
+        self._claimed.add(job_id)
+        self._busy[owner] += 1
+        return job.copy()
+
+    def _next_owner(self) -> str | None:
+        """Whose turn it is: of the owners with a due job and a slot of their own left, the one
+        running the fewest jobs, then the one whose oldest job is oldest."""
+        turn: tuple[tuple[int, int], str] | None = None
+        for owner, heap in list(self._ready.items()):
+            while heap and heap[0][1] not in self._waiting:  # cancelled while it waited
+                heapq.heappop(heap)
+            if not heap:
+                del self._ready[owner]
+            elif self._busy[owner] < self._limits.owner_slots:
+                rank = (self._busy[owner], heap[0][0])
+                if turn is None or rank < turn[0]:
+                    turn = (rank, owner)
+        return turn[1] if turn else None
 
     def next_due(self) -> float | None:
         while self._delayed and self._delayed[0][2] not in self._waiting:
@@ -294,6 +317,7 @@ class MemoryStore:
     def release(self, job_id: str, holder: str) -> None:
         if job_id in self._claimed and (job := self._jobs.get(job_id)) and job.state is JobState.QUEUED:
             self._claimed.discard(job_id)
+            self._busy[job.owner] -= 1
             self._wait(job)
 
     def request_cancel(self, job_id: str) -> None:

@@ -95,7 +95,8 @@ class ProgressService:
 
 def open_store(options: ServiceOptions) -> JobStore:
     """Redis with `redis_url`; else memory, journaled to the SQLite file `jobs_db` unless `:memory:`."""
-    limits = QueueLimits(options.concurrency, options.queue_size, options.limits.queued)
+    limits = QueueLimits(options.concurrency, options.queue_size, options.limits.queued,
+                         options.limits.running)
     if options.redis_url:
         from .redis_backend.store import connect
         return connect(options.redis_url, limits)

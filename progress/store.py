@@ -29,6 +29,12 @@ class QueueLimits:
     concurrency: int
     queue_size: int
     queued_per_owner: int = 0
+    running_per_owner: int = 0
+    """Jobs one owner may run (or have claimed) at once; 0: `concurrency`."""
+
+    @property
+    def owner_slots(self) -> int:
+        return self.running_per_owner or self.concurrency
 
 
 @dataclass(frozen=True)
@@ -92,8 +98,9 @@ class JobStore(Protocol):
         still in state `expect` (and, running or claimed, held by `holder`); else None."""
 
     def claim(self, holder: str) -> Job | None:
-        """Take the oldest queued job that is due (its `run_at` passed) for `holder` if the
-        deployment has a free slot; it stays `queued` until `holder` commits `running`."""
+        """Take a due queued job for `holder` if the deployment has a free slot: owners take
+        turns (the owner running the fewest jobs first, below `running_per_owner`), each
+        owner's oldest first. It stays `queued` until `holder` commits `running`."""
 
     def next_due(self) -> float | None:
         """When the soonest job waiting for its `run_at` is due (seconds since the epoch)."""

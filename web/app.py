@@ -50,7 +50,8 @@ def create_app(settings: Settings | None = None, registry: KindRegistry | None =
         jobs_db=settings.jobs_db,
         limits=OwnerLimits(streams=settings.limit_streams_per_owner,
                            queued=settings.limit_queued_per_owner,
-                           jobs_per_minute=settings.limit_jobs_per_minute),
+                           jobs_per_minute=settings.limit_jobs_per_minute,
+                           running=running_per_owner(settings)),
         redis_url=settings.redis_url,
         schedules=settings_schedules(settings),
     )
@@ -80,6 +81,13 @@ def create_app(settings: Settings | None = None, registry: KindRegistry | None =
     register_error_handlers(app)
     register_outage_handler(app, service_of(app).outage_errors)
     return app
+
+
+def running_per_owner(settings: Settings) -> int:
+    """`LIMIT_RUNNING_PER_OWNER`, or by default half the slots (at least one)."""
+    if settings.limit_running_per_owner is not None:
+        return settings.limit_running_per_owner
+    return max(1, settings.jobs_concurrency // 2)
 
 
 def load_kinds(modules: tuple[str, ...]) -> None:

@@ -71,6 +71,8 @@ class Settings:
     limit_streams_per_owner: int = defaults.LIMIT_STREAMS_PER_OWNER
     limit_queued_per_owner: int = defaults.LIMIT_QUEUED_PER_OWNER
     limit_jobs_per_minute: int = defaults.LIMIT_JOBS_PER_MINUTE
+    limit_running_per_owner: int | None = None
+    """Jobs one owner may run at once; None: half of `jobs_concurrency`, at least 1; 0: no limit."""
 
 
 _BIND = re.compile(r"^(unix:.+|(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]*):\d{1,5})$")
@@ -208,6 +210,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
     "LIMIT_STREAMS_PER_OWNER": ("limit_streams_per_owner", _integer(0, 1_000_000)),
     "LIMIT_QUEUED_PER_OWNER": ("limit_queued_per_owner", _integer(0, 1_000_000)),
     "LIMIT_JOBS_PER_MINUTE": ("limit_jobs_per_minute", _integer(0, 1_000_000)),
+    "LIMIT_RUNNING_PER_OWNER": ("limit_running_per_owner", _integer(0, 1000)),
 }
 
 def _shown(variable: str, raw: str) -> str:

@@ -15,6 +15,7 @@ replicas) is assumed, not Redis Cluster. The layout:
     delayed               sorted set of queued jobs waiting for their `run_at` (ms), soonest first
     idem:<owner>:<key>    an Idempotency-Key: the body's digest and the job it created (24 h)
     schedules             hash: schedule name -> the newest due time it fired for
+    busy_by               hash: owner -> jobs running or claimed, for the per-owner share
     finished              sorted set by finish time in ms, for retention
     queued_by             hash: owner -> queued jobs
     runs:<worker>         set of the jobs a worker runs
@@ -108,6 +109,10 @@ if new ~= expect then
   if expect ~= '' then redis.call('ZREM', P .. 'in:' .. expect, id) end
   redis.call('ZADD', P .. 'in:' .. new, seq, id)
   redis.call('HSET', P .. 'state', id, new)
+  local was_busy = expect == 'running' or (expect == 'queued' and redis.call('HEXISTS', P .. 'claims', id) == 1)
+  if was_busy and new ~= 'running' then
+    redis.call('HINCRBY', P .. 'busy_by', owner, -1)
+  end
   if expect == 'queued' then
     redis.call('ZREM', P .. 'queue', id)
     redis.call('ZREM', P .. 'delayed', id)
@@ -150,9 +155,11 @@ return event_id
 """
 
 CLAIM = _PRELUDE + """
--- ARGV: prefix, worker, concurrency. Takes the oldest due queued job if the deployment has
--- a free slot; the job stays `queued` (claimed) until the worker commits `running`. Delayed
--- jobs whose time came join the queue in their creation order first.
+-- ARGV: prefix, worker, concurrency, jobs per owner. Takes a due queued job if the deployment
+-- has a free slot; the job stays `queued` (claimed) until the worker commits `running`.
+-- Delayed jobs whose time came join the queue in their creation order first. Owners take
+-- turns: of the first 500 queued jobs, the oldest of the owner running the fewest (and fewer
+-- than their share) is taken.
 local busy = redis.call('ZCARD', P .. 'in:running') + redis.call('HLEN', P .. 'claims')
 if busy >= tonumber(ARGV[3]) then return false end
 local now = redis.call('TIME')
@@ -161,10 +168,22 @@ for _, due in ipairs(redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', now_ms,
   redis.call('ZREM', P .. 'delayed', due)
   redis.call('ZADD', P .. 'queue', redis.call('ZSCORE', P .. 'created', due), due)
 end
-local head = redis.call('ZRANGE', P .. 'queue', 0, 0)[1]
+local share, head, head_owner, fewest = tonumber(ARGV[4]), nil, nil, nil
+local seen = {}
+for _, id in ipairs(redis.call('ZRANGE', P .. 'queue', 0, 499)) do
+  local owner = redis.call('HGET', P .. 'owner', id)
+  if owner and not seen[owner] then
+    seen[owner] = true
+    local busy_of = tonumber(redis.call('HGET', P .. 'busy_by', owner) or '0')
+    if busy_of < share and (fewest == nil or busy_of < fewest) then
+      head, head_owner, fewest = id, owner, busy_of
+    end
+  end
+end
 if not head then return false end
 redis.call('ZREM', P .. 'queue', head)
 redis.call('HSET', P .. 'claims', head, ARGV[2])
+redis.call('HINCRBY', P .. 'busy_by', head_owner, 1)
 return redis.call('GET', P .. 'job:' .. head)
 """
 
@@ -173,6 +192,7 @@ RELEASE = _PRELUDE + """
 local id = ARGV[2]
 if redis.call('HGET', P .. 'claims', id) ~= ARGV[3] then return 0 end
 redis.call('HDEL', P .. 'claims', id)
+redis.call('HINCRBY', P .. 'busy_by', redis.call('HGET', P .. 'owner', id), -1)
 redis.call('ZADD', P .. 'queue', redis.call('ZSCORE', P .. 'created', id), id)
 return 1
 """

@@ -133,7 +133,8 @@ class RedisStore:
         return outcome, Event.of(outcome, event_type, job, data)
 
     def claim(self, holder: str) -> Job | None:
-        record = self.scripts.claim(args=[self._prefix, holder, self._limits.concurrency])
+        record = self.scripts.claim(args=[self._prefix, holder, self._limits.concurrency,
+                                          self._limits.owner_slots])
         return Job.from_record(record) if record else None
 
     def next_due(self) -> float | None:
