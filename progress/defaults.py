@@ -68,8 +68,25 @@ LIMIT_QUEUED_PER_OWNER = 100
 LIMIT_JOBS_PER_MINUTE = 120
 """New jobs per owner per minute on a server, in bursts up to that many."""
 
+LIMIT_UPLOAD_BYTES_PER_OWNER = 10 * 1024 ** 3
+"""Bytes one owner's uploads may hold on disk until `cleanup` removes them (0: no limit)."""
+
+FAILED_TOKENS_PER_MINUTE = 10
+"""Wrong API tokens (Bearer or `/signin`) a client address may send per minute, in bursts up
+to that many; a real token is 32 characters or more, so this only slows a guesser down."""
+
+SESSION_MAX_AGE_S = 43200.0
+"""A page session (cookie) ends this long after sign-in, whatever happens meanwhile."""
+
+ALLOWED_HOSTS = ("localhost", "127.0.0.1", "::1")
+"""`Host` names the server answers to, besides its bind address's host: a page on another name
+(a DNS-rebinding one) is refused. IPv6 literals without their brackets."""
+
 UPLOAD_MAX_BYTES = 1024 ** 3
 """Largest upload to `POST /api/uploads`: streamed to disk, so the limit is about disk, not memory."""
+
+UPLOAD_READ_TIMEOUT_S = 30.0
+"""Longest wait for each 64 KiB of an upload's body: a client trickling bytes is cut off."""
 
 SMTP_PORT = 25
 """The `email` kind's SMTP port when SMTP_HOST is set."""
@@ -88,3 +105,6 @@ IDEMPOTENCY_KEEP_S = 24 * 3600.0
 
 MAX_DELAY_S = 30 * 24 * 3600
 """The latest a job may be asked to start (`delay_s`, `run_at`): thirty days ahead."""
+FORWARDED_ALLOW_IPS = "127.0.0.1,::1"
+"""Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed: gunicorn's own default, so a
+proxy on the same host works as it comes and a client elsewhere cannot claim another address."""

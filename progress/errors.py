@@ -4,6 +4,7 @@
     ├── UnknownKind            the kind names no registered kind
     ├── InvalidParams          a param is unknown, of the wrong type or out of range
     ├── JobNotFound            no such job (or it was forgotten)
+    ├── UploadNotFound         no such upload of this owner (a job param names it)
     ├── NotCancellable         the job is already terminal
     ├── IdempotencyConflict    an Idempotency-Key already used with another body
     ├── BadRequest             a top-level field of a submit is wrong (run_at, delay_s, timeout_s)
@@ -51,6 +52,15 @@ class JobNotFound(ProgressError):
     code = "not_found"
 
     def __init__(self, message: str = "No job has this id; finished jobs are kept for a limited time.") -> None:
+        super().__init__(message)
+
+
+class UploadNotFound(ProgressError):
+    """No such upload, or someone else's: the same words, as for jobs (issue 15)."""
+
+    code = "not_found"
+
+    def __init__(self, message: str = "No upload has this id; uploads are removed by cleanup after a while.") -> None:
         super().__init__(message)
 
 

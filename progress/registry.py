@@ -10,6 +10,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
+from .access import Owner
 from .errors import InvalidParams, UnknownKind
 from .schedules import Schedule
 
@@ -31,6 +32,8 @@ class JobKind:
     """The wait before the second attempt; it doubles for each later one, up to an hour."""
     timeout_s: float | None = None
     """A job running longer is stopped and fails (`POST /api/jobs` may ask for less)."""
+    admin_only: bool = False
+    """It acts beyond its owner's own data (`cleanup`), so only admins see and start it (issue 15)."""
     validator: Draft202012Validator = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -44,6 +47,10 @@ class JobKind:
 
     def initial_total(self, params: dict[str, Any]) -> int | None:
         return self.total(params) if self.total else None
+
+    def visible_to(self, viewer: Owner | None) -> bool:
+        """None is the server itself, which may run every kind."""
+        return viewer is None or viewer.admin or not self.admin_only
 
 
 def object_schema(properties: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
@@ -71,11 +78,17 @@ class KindRegistry:
     def __contains__(self, name: object) -> bool:
         return name in self._kinds
 
-    def get(self, name: str) -> JobKind:
-        try:
-            return self._kinds[name]
-        except KeyError:
-            raise UnknownKind(f"There is no job kind named {_short(name)}.") from None
+    def visible(self, viewer: Owner | None) -> list[JobKind]:
+        """The kinds `viewer` may see and start, in registration order (None: every kind)."""
+        return [kind for kind in self._kinds.values() if kind.visible_to(viewer)]
+
+    def get(self, name: str, viewer: Owner | None = None) -> JobKind:
+        """The kind; one `viewer` may not use is unknown in the very words of one that does not
+        exist, so whether an admin-only kind exists is no one else's business."""
+        kind = self._kinds.get(name)
+        if kind is None or not kind.visible_to(viewer):
+            raise UnknownKind(f"There is no job kind named {_short(name)}.")
+        return kind
 
     def add(self, kind: JobKind) -> JobKind:
         if kind.name in self._kinds:
@@ -96,6 +109,7 @@ class KindRegistry:
         timeout_s: float | None = None,
         schedule: str | None = None,
         schedule_params: Mapping[str, Any] | None = None,
+        admin_only: bool = False,
     ) -> Callable[[KindFunction], KindFunction]:
         """Register `fn(ctx, **params)` as a kind; `params` maps each name to its JSON Schema.
 
@@ -104,7 +118,8 @@ class KindRegistry:
         again up to `retries` times, `retry_backoff_s` after the first failure and twice as
         long after each later one; one running longer than `timeout_s` is stopped and fails.
         With `schedule` (five-field cron, UTC) a job with `schedule_params` starts at each of
-        its times (progress/schedules.py).
+        its times (progress/schedules.py). An `admin_only` kind is for admins alone: anyone
+        else neither sees it in `GET /api/kinds` nor can start it (`unknown_kind`).
         """
 
         def register(function: KindFunction) -> KindFunction:
@@ -119,6 +134,7 @@ class KindRegistry:
                 retries=retries,
                 retry_backoff_s=retry_backoff_s,
                 timeout_s=timeout_s,
+                admin_only=admin_only,
             ))
             if schedule is not None:
                 self.schedules.append(Schedule(name, name, schedule, dict(schedule_params or {})))
@@ -126,9 +142,9 @@ class KindRegistry:
 
         return register
 
-    def validate(self, name: str, params: Any) -> tuple[JobKind, dict[str, Any]]:
+    def validate(self, name: str, params: Any, viewer: Owner | None = None) -> tuple[JobKind, dict[str, Any]]:
         """The kind and its params with defaults filled in, or `UnknownKind` / `InvalidParams`."""
-        kind = self.get(name)
+        kind = self.get(name, viewer)
         if not isinstance(params, dict):
             raise InvalidParams("params must be a JSON object.", field="params")
         error = best_match(kind.validator.iter_errors(params))

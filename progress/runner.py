@@ -65,11 +65,14 @@ def one_line_error(exc: BaseException, limit: int = 300, with_type: bool = True)
 
 
 def log_state(job: Job) -> None:
-    """One structured line per state change; never the params, which may hold secrets."""
+    """One structured line per state change; never the params, which may hold secrets. A kind's
+    or owner's name may hold anything, so each is escaped (`log_value`, issue 15)."""
+    from .log_values import log_value
+
     since = job.finished_at or job.started_at or job.created_at
     began = job.started_at if job.finished_at and job.started_at else job.created_at
-    log.info("job=%s kind=%s owner=%s state=%s duration_s=%.3f", job.id, job.kind, job.owner,
-             job.state.value, since - began)
+    log.info("job=%s kind=%s owner=%s state=%s duration_s=%.3f", log_value(job.id), log_value(job.kind),
+             log_value(job.owner), job.state.value, since - began)
 
 
 class JobRunner:

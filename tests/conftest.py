@@ -161,10 +161,12 @@ class StreamReader:
 
     `ended` is set when the server ended the response; `comments` counts the
     raw comment lines seen (httpx-sse skips them), for heartbeat tests.
+    `arrived[i]` is when `events[i]` was read (`time.monotonic()`).
     """
 
     def __init__(self, client: httpx.Client, url: str, headers: dict[str, str] | None = None) -> None:
         self.events: list[ServerSentEvent] = []
+        self.arrived: list[float] = []
         self.retry: int | None = None
         self.status: int | None = None
         self.headers: httpx.Headers | None = None
@@ -197,6 +199,7 @@ class StreamReader:
                             continue
                         with self._changed:
                             self.events.append(event)
+                            self.arrived.append(time.monotonic())
                             self._changed.notify_all()
         except (httpx.HTTPError, RuntimeError) as error:  # closed by the test or the server
             self.error = error

@@ -31,7 +31,7 @@ def connect(url: str, timeout: float = 10.0, receive_buffer: int | None = None) 
 
 
 def request(method: str, target: str, headers: dict[str, str] | None = None) -> h11.Request:
-    return h11.Request(method=method, target=target, headers=[("Host", "test"), *(headers or {}).items()])
+    return h11.Request(method=method, target=target, headers=[("Host", "127.0.0.1"), *(headers or {}).items()])
 
 
 def encode(req: h11.Request, body: bytes = b"") -> bytes:

@@ -35,6 +35,7 @@ def test_greet_writes_exactly_the_greeting_with_the_user_verbatim(client):
         assert response.headers["content-type"] == "text/plain; charset=utf-8"
         assert response.headers["content-disposition"] == f'attachment; filename="greet-{job["id"]}.txt"'
         assert response.content == f"Hello, {user}! Task finished.".encode("utf-8")
+        assert response.headers["x-content-type-options"] == "nosniff"  # `<b>` stays text (issue 15)
 
 
 def test_a_job_without_success_has_no_result(client):

@@ -28,6 +28,11 @@ def names(folder: Path) -> set[str]:
     return {path.name for path in folder.iterdir()} if folder.exists() else set()
 
 
+def upload_ids(folder: Path) -> set[str]:
+    """The uploads in a data folder's `uploads`, each in its owner's own folder (issue 15)."""
+    return {path.name for path in (folder / "uploads").rglob("*") if path.is_file()}
+
+
 def test_two_servers_keep_uploads_outbox_results_and_report_data_apart(server_factory):
     first, second = server_factory(), server_factory()
     assert first.data_dir != second.data_dir
@@ -41,7 +46,7 @@ def test_two_servers_keep_uploads_outbox_results_and_report_data_apart(server_fa
 
     for server in (first, second):
         mine = made[server.url]
-        assert names(server.data_dir / "uploads") == {mine["upload"]}
+        assert upload_ids(server.data_dir) == {mine["upload"]}
         assert mine["file"] == f"outbox/{mine['mail']}-1.eml"
         assert names(server.data_dir / "outbox") == {f"{mine['mail']}-1.eml"}
         assert mine["mail"] in names(server.data_dir / "results")
@@ -49,8 +54,8 @@ def test_two_servers_keep_uploads_outbox_results_and_report_data_apart(server_fa
     assert not (second.data_dir / "report").exists()
 
     run(first.client(), "cleanup", older_than_s=0)
-    assert names(first.data_dir / "uploads") == set()
-    assert names(second.data_dir / "uploads") == {made[second.url]["upload"]}
+    assert upload_ids(first.data_dir) == set()
+    assert upload_ids(second.data_dir) == {made[second.url]["upload"]}
 
 
 def test_kinds_data_dir_and_results_dir_still_override_their_part_of_the_data_folder(server_factory, tmp_path):
@@ -62,7 +67,7 @@ def test_kinds_data_dir_and_results_dir_still_override_their_part_of_the_data_fo
     mail = run(client, "email", recipients=["ann@example.com"])
     sent = client.get(mail["result"]["url"]).json()["sent"][0]
 
-    assert names(kinds / "uploads") == {upload_id}
+    assert upload_ids(kinds) == {upload_id}
     assert sent["file"] == f"outbox/{mail['id']}-1.eml"
     assert (kinds / sent["file"]).is_file()
     assert names(results) == {mail["id"]}

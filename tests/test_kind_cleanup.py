@@ -13,32 +13,41 @@ def upload(client, body: bytes = b"a,b\n1,2\n") -> str:
     return response.json()["id"]
 
 
-def test_cleanup_removes_finished_jobs_old_uploads_and_orphan_results_but_not_running_or_waiting_work(
+def test_cleanup_removes_finished_jobs_old_files_and_orphan_results_but_not_running_or_waiting_work(
         server_factory, tmp_path):
+    """Old uploads, result files, `report` data sets and outbox files go (the last two: issue 15);
+    what an unfinished job names or reads stays."""
     data, results = tmp_path / "data", tmp_path / "results"
     server = server_factory({"JOBS_CONCURRENCY": "2", "KINDS_DATA_DIR": str(data),
                              "RESULTS_DIR": str(results)})
     client = server.client()
-    finished = wait_for_state(client, start_job(client, "sleep", seconds=0, steps=1)["id"], {"succeeded"})
+    finished = [wait_for_state(client, start_job(client, kind, **params)["id"], {"succeeded"})
+                for kind, params in (("sleep", {"seconds": 0, "steps": 1}), ("report", {"rows": 1000}),
+                                     ("report", {"rows": 2000}), ("email", {"recipients": ["ann@example.com"]}))]
     unused, in_use = upload(client), upload(client)
     (results / "orphan-left-by-a-crash").write_bytes(b"old result")
     running = start_job(client, "sleep", seconds=60, steps=60)
     blocker = start_job(client, "sleep", seconds=60, steps=60)
     wait_for_state(client, blocker["id"], {"running"})
     cleanup = start_job(client, "cleanup", older_than_s=0)
-    waiting = start_job(client, "csv_summary", upload=in_use)  # queued behind the cleanup
+    waiting = [start_job(client, "csv_summary", upload=in_use),  # queued behind the cleanup
+               start_job(client, "report", rows=2000)]
     client.post(f"/api/jobs/{blocker['id']}/cancel")  # its slot goes to the cleanup
 
     done = wait_for_state(client, cleanup["id"], {"succeeded", "failed"})
     assert done["state"] == "succeeded", done["error"]
-    assert client.get(done["result"]["url"]).json() == {"jobs": 2, "uploads": 1, "results": 1, "older_than_s": 0}
+    assert client.get(done["result"]["url"]).json() == {
+        "jobs": 5, "uploads": 1, "results": 1, "report_data": 1, "outbox": 1, "older_than_s": 0}
     assert done["progress"]["done"] == done["progress"]["total"]
-    assert [client.get(f"/api/jobs/{job['id']}").status_code for job in (finished, blocker)] == [404, 404]
+    assert {client.get(f"/api/jobs/{job['id']}").status_code for job in (*finished, blocker)} == {404}
     assert client.get(f"/api/jobs/{running['id']}").json()["state"] == "running"
-    assert sorted(path.name for path in (data / "uploads").iterdir()) == [in_use]
-    summary = wait_for_state(client, waiting["id"], {"succeeded", "failed"})  # runs once the cleanup ends
-    assert summary["state"] == "succeeded", summary["error"]
-    assert sorted(path.name for path in results.iterdir()) == sorted([cleanup["id"], waiting["id"]])
+    assert [path.name for path in (data / "uploads").rglob("*") if path.is_file()] == [in_use]
+    assert [path.name for path in (data / "report").iterdir()] == ["sales-2000.sqlite3"]
+    assert list((data / "outbox").iterdir()) == []
+    for job in waiting:  # they run once the cleanup ends
+        ended = wait_for_state(client, job["id"], {"succeeded", "failed"})
+        assert ended["state"] == "succeeded", ended["error"]
+    assert sorted(path.name for path in results.iterdir()) == sorted([cleanup["id"], *(job["id"] for job in waiting)])
     client.post(f"/api/jobs/{running['id']}/cancel")
 
 

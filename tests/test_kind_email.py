@@ -96,6 +96,24 @@ def test_a_batch_records_a_bad_address_a_refusal_and_a_dropped_connection_and_go
     assert received["bob@example.com"].get_content().strip() == "Dear bob, this went to bob@example.com."
 
 
+def test_each_recipient_entry_is_one_address_and_no_header_holds_a_line_break(smtp_server, mailbox):
+    """Issue 15: the entry "ann@…, eve@…" sent to both; a subject ending in a newline ended the headers."""
+    client = smtp_server.client()
+    before = len(mailbox.messages)
+    two_in_one = start_job(client, "email", recipients=["ann@example.com, eve@evil.test", "carl@example.com"])
+    broken_subject = start_job(client, "email", recipients=["dora@example.com"], subject="Hi $name\n")
+    results = {}
+    for job in (two_in_one, broken_subject):
+        finished = wait_for_state(client, job["id"], {"succeeded", "failed"}, timeout=30)
+        results[job["id"]] = client.get(finished["result"]["url"]).json()
+    assert results[two_in_one["id"]] == {"sent": [{"to": "carl@example.com", "smtp": f"127.0.0.1:{mailbox.port}"}],
+                                         "failed": [{"to": "ann@example.com, eve@evil.test",
+                                                     "error": "not an e-mail address"}]}
+    assert results[broken_subject["id"]] == {"sent": [], "failed": [{"to": "dora@example.com",
+                                                                     "error": "the subject holds a line break"}]}
+    assert [message["To"] for message in mailbox.messages[before:]] == ["carl@example.com"]
+
+
 @pytest.mark.parametrize("params, field", [
     ({}, "params.recipients"),
     ({"recipients": []}, "params.recipients"),

@@ -135,12 +135,22 @@ def test_a_fetch_waiting_on_hanging_calls_is_cancelled_promptly(fetcher, upstrea
     assert client.get("/healthz").json()["jobs"] == {"queued": 0, "running": 0}
 
 
+WRAPPED_LOOPBACK = ["::127.0.0.1", "::ffff:0:7f00:1", "64:ff9b::7f00:1", "2002:7f00:1::1"]
+"""IPv6 forms of 127.0.0.1: IPv4-compatible, IPv4-translated, NAT64 and 6to4 (issue 15)."""
+
+
 def test_without_permission_loopback_is_refused_before_connecting(server_factory, upstream):
-    guarded = server_factory({"FETCH_ALLOWED_HOSTS": "127.0.0.1,localhost"})
+    guarded = server_factory({"FETCH_ALLOWED_HOSTS": "*"})
     hits = upstream.hits["/ok"]
-    error = failed_fetch(guarded.client(), urls=[upstream.base + "/ok", upstream.base.replace("127.0.0.1", "localhost") + "/ok"])
-    assert error == (f"All 2 items failed; the first: {upstream.base}/ok: "
-                     "not allowed: 127.0.0.1 resolves to 127.0.0.1, a private or reserved address")
+    port = upstream.server_address[1]
+    client = guarded.client()
+    assert failed_fetch(client, urls=[upstream.base + "/ok"]).endswith(
+        "not allowed: 127.0.0.1 resolves to 127.0.0.1, a private or reserved address")
+    assert "not allowed: localhost resolves to " in failed_fetch(
+        client, urls=[upstream.base.replace("127.0.0.1", "localhost") + "/ok"])
+    for ip in WRAPPED_LOOPBACK:
+        error = failed_fetch(client, urls=[f"http://[{ip}]:{port}/ok"])
+        assert f"not allowed: {ip} resolves to " in error and error.endswith(", a private or reserved address")
     assert upstream.hits["/ok"] == hits
 
 
@@ -175,6 +185,12 @@ def test_the_allow_list_matches_names_subdomains_or_everything(host, allowed, ex
     ("::1", False, False),
     ("fe80::1%eth0", False, False),
     ("::ffff:127.0.0.1", False, False),
+    *((ip, False, False) for ip in WRAPPED_LOOPBACK),
+    ("2001:0:4136:e378:8000:63bf:80ff:fffe", False, False),  # Teredo
+    ("64:ff9b:1::7f00:1", False, False),  # local-use NAT64
+    ("64:ff9b::5db8:d822", False, True),  # NAT64 of a public address
+    ("2002:5db8:d822::1", False, True),  # 6to4 of a public address
+    ("2002:7f00:1::1", True, True),
     ("224.0.0.1", True, False),
     ("127.0.0.1", True, True),
     ("169.254.169.254", True, True),

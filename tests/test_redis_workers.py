@@ -293,10 +293,11 @@ def test_while_redis_is_down_the_api_says_so_in_the_contracts_shape_without_a_tr
     redis_server.stop()
     try:
         down = client.get("/api/jobs")
-        assert down.status_code == 500
-        assert down.json() == {"error": {"code": "internal",
+        assert down.status_code == 503 and down.headers["Retry-After"] == "5"
+        assert down.json() == {"error": {"code": "unavailable",
                                          "message": "The job store cannot be reached right now; try again shortly."}}
-        assert client.post("/api/jobs", json={"kind": "greet"}).status_code == 500
+        assert client.post("/api/jobs", json={"kind": "greet"}).status_code == 503
+        assert client.get("/healthz").json()["error"]["code"] == "unavailable"
     finally:
         redis_server.start()
     assert "job store unreachable on GET /api/jobs" in server.log()

@@ -17,6 +17,8 @@ def test_defaults_are_the_contracts():
                                 jobs_keep_s=3600.0, sse_retry_ms=2000, sse_heartbeat_s=10.0)
     assert (settings.limit_streams_per_owner, settings.limit_queued_per_owner,
             settings.limit_jobs_per_minute) == (100, 100, 120)
+    assert (settings.session_max_age_s, settings.limit_upload_bytes_per_owner, settings.allowed_hosts) == (
+        43200.0, 10 * 1024 ** 3, ())
     assert settings.api_tokens == () and not settings.allow_open_access
 
 
@@ -76,16 +78,17 @@ def test_with_no_tokens_only_loopback_is_served_unless_open_access_is_asked_for(
         load_settings({"BIND": "0.0.0.0:8000"})
     assert load_settings({"BIND": "0.0.0.0:8000", "ALLOW_OPEN_ACCESS": "1"}).allow_open_access
     tokens = tmp_path / "tokens"
-    tokens.write_text("alice " + "a" * 24 + "\n")
+    tokens.write_text("alice " + "a" * 32 + "\n")
     assert load_settings({"BIND": "0.0.0.0:8000", "API_TOKENS_FILE": str(tokens)}).api_tokens[0].name == "alice"
 
 
 @pytest.mark.parametrize(("content", "words"), [
     ("", "the token file holds no token"),
-    ("alice short\n", "line 1 of the token file: a secret is 20"),
-    ("# comment\nalice " + "a" * 24 + " root\n", "line 2 of the token file is not"),
-    ("alice " + "a" * 24 + "\nbob " + "a" * 24 + "\n", "line 2 of the token file repeats"),
-    ("al ice " + "a" * 24 + "\n", "line 1 of the token file is not"),
+    ("alice short\n", "line 1 of the token file: a secret is 32"),
+    ("alice " + "a" * 31 + "\n", "line 1 of the token file: a secret is 32"),
+    ("# comment\nalice " + "a" * 32 + " root\n", "line 2 of the token file is not"),
+    ("alice " + "a" * 32 + "\nbob " + "a" * 32 + "\n", "line 2 of the token file repeats"),
+    ("al ice " + "a" * 32 + "\n", "line 1 of the token file is not"),
 ])
 def test_a_bad_token_file_stops_the_start_naming_the_line_never_a_secret(tmp_path, content, words):
     tokens = tmp_path / "tokens"
@@ -93,6 +96,35 @@ def test_a_bad_token_file_stops_the_start_naming_the_line_never_a_secret(tmp_pat
     with pytest.raises(SettingsError, match=f"^API_TOKENS_FILE: {words}") as caught:
         load_settings({"API_TOKENS_FILE": str(tokens)})
     assert "a" * 20 not in str(caught.value)
+
+
+def test_a_token_secret_under_32_characters_stops_the_start_with_one_line(tmp_path):
+    """Issue 15: short secrets can be guessed; gunicorn's master stops, naming the variable and the line."""
+    tokens = tmp_path / "tokens"
+    tokens.write_text("alice " + "a" * 31 + "\n")
+    result = run_briefly([GUNICORN, "-c", "gunicorn.conf.py"], {"API_TOKENS_FILE": str(tokens), "BIND": "127.0.0.1:0"})
+    assert result.returncode != 0
+    assert (f"API_TOKENS_FILE: line 1 of the token file: a secret is 32 to 256 printable ASCII characters, "
+            f"got '{tokens}'\n") in result.stderr
+    assert "Traceback" not in result.stderr and "a" * 31 not in result.stderr
+
+
+@pytest.mark.parametrize(("variable", "value", "attribute", "expected"), [
+    ("ALLOWED_HOSTS", "Progress.Example.org, *.example.com, [::1]", "allowed_hosts",
+     ("progress.example.org", "*.example.com", "::1")),
+    ("SESSION_MAX_AGE_S", "60", "session_max_age_s", 60.0),
+    ("LIMIT_UPLOAD_BYTES_PER_OWNER", "0", "limit_upload_bytes_per_owner", 0),
+    ("UPLOAD_READ_TIMEOUT_S", "2.5", "upload_read_timeout_s", 2.5),
+])
+def test_hosts_session_age_and_upload_limits_are_read_from_their_variables(variable, value, attribute, expected):
+    assert getattr(load_settings({variable: value}), attribute) == expected
+
+
+@pytest.mark.parametrize(("variable", "value"), [("ALLOWED_HOSTS", "a b"), ("SESSION_MAX_AGE_S", "0"),
+                                                 ("LIMIT_UPLOAD_BYTES_PER_OWNER", "-1"), ("UPLOAD_READ_TIMEOUT_S", "0")])
+def test_a_bad_host_list_session_age_or_upload_limit_names_its_variable(variable, value):
+    with pytest.raises(SettingsError, match=f"^{variable}: "):
+        load_settings({variable: value})
 
 
 def test_a_bad_redis_url_is_quoted_without_its_password():

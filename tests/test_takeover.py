@@ -34,7 +34,7 @@ def test_an_http_1_0_client_gets_its_stream_unchunked_until_the_connection_close
     """HTTP/1.0 has no chunks: such a stream stays gunicorn's, in a greenlet, and ends with the connection."""
     job = start_job(client, "sleep", seconds=0.5, steps=2)
     with raw_http.connect(server.url) as sock:
-        sock.sendall(f"GET /api/jobs/{job['id']}/events HTTP/1.0\r\nHost: test\r\n\r\n".encode())
+        sock.sendall(f"GET /api/jobs/{job['id']}/events HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".encode())
         data = b""
         while chunk := sock.recv(1 << 16):  # to the server's close, within the socket's timeout
             data += chunk

@@ -8,6 +8,7 @@ one line saying what is wrong and where.
 import hashlib
 import json
 import os
+import socket
 import threading
 from pathlib import Path
 
@@ -24,7 +25,7 @@ MIB = 1024 * 1024
 def small_limit(tmp_path_factory):
     data = tmp_path_factory.mktemp("upload-data")
     server = start_server(tmp_path_factory.mktemp("upload"),
-                          {"UPLOAD_MAX_BYTES": str(LIMIT), "KINDS_DATA_DIR": str(data)})
+                          {"UPLOAD_MAX_BYTES": str(LIMIT), "KINDS_DATA_DIR": str(data), "UPLOAD_READ_TIMEOUT_S": "1"})
     server.uploads = data / "uploads"
     yield server
     server.stop()
@@ -36,6 +37,17 @@ def worker_rss(server: Server) -> int:
     status = Path(f"/proc/{children[0]}/status").read_text()
     kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
     return int(kib) * 1024
+
+
+def stored(uploads: Path, upload_id: str) -> Path:
+    """Where an upload lies: in its owner's folder (issue 15)."""
+    (path,) = uploads.glob(f"*/{upload_id}")
+    return path
+
+
+def files_in(uploads: Path) -> set[Path]:
+    """Every file under the uploads folder, those still arriving (`.part`) included."""
+    return {path for path in uploads.rglob("*") if path.is_file()}
 
 
 def upload(client, body, content_type="text/csv"):
@@ -71,11 +83,11 @@ def test_a_large_upload_streams_to_disk_without_the_worker_holding_it(server, cl
         done.set()
         sampler.join()
     assert response.status_code == 201, response.text
-    stored = server.data_dir / "uploads" / response.json()["id"]
-    assert response.json()["size"] == size == stored.stat().st_size
-    assert hashlib.sha256(stored.read_bytes()).digest() == hashlib.sha256(source.read_bytes()).digest()
+    kept = stored(server.data_dir / "uploads", response.json()["id"])
+    assert response.json()["size"] == size == kept.stat().st_size
+    assert hashlib.sha256(kept.read_bytes()).digest() == hashlib.sha256(source.read_bytes()).digest()
     assert peak[0] - before < size / 3, f"the worker grew by {(peak[0] - before) / MIB:.0f} MiB"
-    stored.unlink()
+    kept.unlink()
 
 
 def test_a_csv_is_summarised_with_progress_in_bytes(server, client, open_stream):
@@ -94,7 +106,7 @@ def test_a_csv_is_summarised_with_progress_in_bytes(server, client, open_stream)
     assert summary["columns"][0] == {"name": "id", "filled": 400_000, "empty": 0, "numeric": True,
                                      "min": 1.0, "max": 400_000.0, "mean": 200_000.5}
     assert summary["columns"][1] == {"name": "name", "filled": 400_000, "empty": 0, "numeric": False}
-    (server.data_dir / "uploads" / response.json()["id"]).unlink()
+    stored(server.data_dir / "uploads", response.json()["id"]).unlink()
 
 
 def test_empty_cells_are_counted_and_quoted_fields_may_hold_newlines(small_limit):
@@ -122,10 +134,57 @@ def test_a_malformed_csv_fails_its_job_with_one_line_saying_what_and_where(small
     assert job["error"] == error
 
 
-def test_a_job_for_an_unknown_upload_fails_saying_so(small_limit):
+def test_a_job_naming_an_unknown_upload_is_refused_with_404_and_not_created(small_limit):
+    """Issue 15: the id is checked when the job is asked for, as someone else's would be."""
     client = small_limit.client()
-    job = wait_for_state(client, start_job(client, "csv_summary", upload="A" * 22)["id"], {"failed", "succeeded"})
-    assert job["error"].startswith("FileNotFoundError: there is no upload with this id")
+    before = len(client.get("/api/jobs").json()["jobs"])
+    response = client.post("/api/jobs", json={"kind": "csv_summary", "params": {"upload": "A" * 22}})
+    assert response.status_code == 404
+    assert response.json()["error"] == {
+        "code": "not_found", "message": "No upload has this id; uploads are removed by cleanup after a while."}
+    assert len(client.get("/api/jobs").json()["jobs"]) == before
+
+
+def test_an_upload_cut_off_before_its_content_length_is_refused_and_leaves_nothing(small_limit):
+    """Issue 15: 8 bytes of 1000 announced, then the client closes its side, was kept as a file of 8."""
+    before = files_in(small_limit.uploads)
+    req = raw_http.request("POST", "/api/uploads", {"Content-Type": "text/csv", "Content-Length": "1000"})
+    with raw_http.connect(small_limit.url) as sock:
+        sock.sendall(raw_http.encode(req, b"a,b\n1,2\n"))
+        sock.shutdown(socket.SHUT_WR)
+        (response,) = raw_http.read_responses(sock, [req])
+    assert response.status == 400
+    assert json.loads(response.body)["error"] == {
+        "code": "bad_request", "message": "The upload ended before the whole body arrived."}
+    assert files_in(small_limit.uploads) == before
+
+
+def test_an_upload_that_trickles_is_cut_off_after_the_read_timeout_and_leaves_nothing(small_limit):
+    """Issue 15: a byte every few tenths of a second held a connection and a file for good."""
+    before = files_in(small_limit.uploads)
+    req = raw_http.request("POST", "/api/uploads", {"Content-Type": "text/csv", "Content-Length": "1000"})
+    stop = threading.Event()
+    with raw_http.connect(small_limit.url) as sock:
+        sock.sendall(raw_http.encode(req, b"a,b\n"))
+
+        def trickle() -> None:
+            while not stop.wait(0.3):
+                try:
+                    sock.send(b"1")
+                except OSError:  # the server closed the connection
+                    return
+
+        sender = threading.Thread(target=trickle)
+        sender.start()
+        try:
+            (response,) = raw_http.read_responses(sock, [req], deadline_s=20)
+        finally:
+            stop.set()
+            sender.join()
+    assert response.status == 400
+    assert json.loads(response.body)["error"]["message"] == (
+        "The upload arrived too slowly: each 64 KiB must arrive within 1 s.")
+    assert files_in(small_limit.uploads) == before
 
 
 def test_an_upload_over_the_limit_by_content_length_is_413_before_it_is_read(small_limit):
@@ -141,18 +200,18 @@ def test_an_upload_over_the_limit_by_content_length_is_413_before_it_is_read(sma
 def test_a_chunked_upload_that_passes_the_limit_is_413_and_leaves_no_file(small_limit):
     client = small_limit.client()
     upload(client, b"first")  # the uploads folder exists from here on
-    before = set(small_limit.uploads.iterdir())
+    before = files_in(small_limit.uploads)
     response = upload(client, (b"x" * 1000 for _ in range(LIMIT // 1000 + 2)))  # no Content-Length
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "body_too_large"
-    assert set(small_limit.uploads.iterdir()) == before
+    assert files_in(small_limit.uploads) == before
     assert client.get("/healthz").status_code == 200
 
 
 def test_an_upload_just_at_the_limit_is_taken(small_limit):
     response = upload(small_limit.client(), b"x" * LIMIT)
     assert response.status_code == 201, response.text
-    assert (small_limit.uploads / response.json()["id"]).stat().st_size == LIMIT
+    assert stored(small_limit.uploads, response.json()["id"]).stat().st_size == LIMIT
 
 
 @pytest.mark.parametrize("body, content_type, status, code", [

@@ -14,6 +14,7 @@ from progress.errors import JobNotFound, NoResult
 from progress.flask_adapter import service_of
 from progress.jobs import JobState
 
+from .admission import admit
 from .auth import current_owner
 from .errors import ApiError
 from .submit_options import FIELDS, idempotency_key, submit_options
@@ -32,13 +33,15 @@ def refuse_large_bodies() -> None:
 
 @api.get("/kinds")
 def list_kinds() -> Response:
-    return jsonify(kinds=[kind.to_dict() for kind in service_of().registry])
+    return jsonify(kinds=[kind.to_dict() for kind in service_of().registry.visible(current_owner())])
 
 
 @api.get("/schedules")
 def list_schedules() -> Response:
-    now = time.time()
-    return jsonify(schedules=[schedule.to_dict(now) for schedule in service_of().scheduler.schedules])
+    """The schedules of the kinds this owner may see (an admin-only kind's are an admin's business)."""
+    now, service, viewer = time.time(), service_of(), current_owner()
+    return jsonify(schedules=[schedule.to_dict(now) for schedule in service.scheduler.schedules
+                              if service.registry.get(schedule.kind).visible_to(viewer)])
 
 
 @api.post("/jobs")
@@ -53,6 +56,7 @@ def create_job() -> tuple[Response, int, dict[str, str]]:
         raise ApiError("bad_request", "The field kind is required and must be a string.")
     options = submit_options(body)
     owner = current_owner()
+    admit(service_of(), kind, body.get("params", {}), owner)
     idempotency = idempotency_key(request.headers.get("Idempotency-Key"), owner.name, body)
     job = service_of().runner.submit(kind, body.get("params", {}), owner, run_at=options.run_at,
                                      timeout_s=options.timeout_s, idempotency=idempotency)

@@ -15,9 +15,12 @@ from progress.registry import KindRegistry
 from progress.service import InvalidSchedule, ServiceOptions
 from progress.sqlite_journal import JobsDbInUse
 
+from .allowed_hosts import install_allowed_hosts
 from .auth import OwnerOfRequest, install_access_control
 from .data_folder import resolve_data_paths
 from .kinds_environment import install_kinds_environment, settings_schedules
+from .kinds_environment import install_kinds_environment
+from .proxy import ForwardedHeaders
 from .request_log import install_request_log
 from .settings import Settings, SettingsError, load_settings
 
@@ -63,7 +66,9 @@ def create_app(settings: Settings | None = None, registry: KindRegistry | None =
         raise SettingsError(f"JOBS_DB: {error}") from None
     except InvalidSchedule as error:
         raise SettingsError(str(error)) from None
+    app.wsgi_app = ForwardedHeaders(app.wsgi_app, settings.forwarded_allow_ips)  # behind a proxy: each client's own address
     install_request_log(app)
+    install_allowed_hosts(app, settings)  # before any other check: an unknown Host is refused first
     install_access_control(app, settings, owner_of_request)
     install_kinds_environment(settings, service_of(app).runner)
 
@@ -71,12 +76,14 @@ def create_app(settings: Settings | None = None, registry: KindRegistry | None =
     from .errors import register_error_handlers, register_outage_handler
     from .health import health
     from .metrics import install_metrics, metrics
+    from .openapi import openapi
     from .pages import pages
     from .streams import streams
-    from .uploads import uploads
+    from .uploads import install_upload_rate, uploads
 
     install_metrics(app)
-    for blueprint in (api, uploads, streams, health, metrics, pages):
+    install_upload_rate(app, settings.limit_jobs_per_minute)
+    for blueprint in (api, uploads, streams, health, metrics, openapi, pages):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     register_outage_handler(app, service_of(app).outage_errors)

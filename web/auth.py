@@ -3,8 +3,9 @@
 The owner comes from one pluggable function of the request (an embedding app passes
 its own, fed by Flask-Login, a session or an API key). The standalone server ships
 API tokens: `Authorization: Bearer` for scripts, and for the page a token entered once
-at `/signin`, then a signed `HttpOnly`, `SameSite=Strict` session cookie, since
-`EventSource` cannot send headers. Job kinds never see the request.
+at `/signin`, then a session cookie (`web/sessions.py`), since `EventSource` cannot
+send headers. Wrong tokens are rate limited per client address (`web/guessing.py`).
+Job kinds never see the request.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from flask import (Blueprint, Flask, Request, Response, current_app, g, jsonify,
                    render_template, request, session)
 
 from progress.access import Owner
-from progress.errors import JobNotFound
+from progress.errors import JobNotFound, RateLimited
 
 from .errors import ApiError, is_api_path
+from .guessing import GuessingLimit
+from .sessions import Sessions, configure_cookies, ended_sessions
 from .settings import Settings
 from .tokens import Token
 
@@ -46,18 +49,17 @@ class TokenBook:
         self._tokens = tokens
         self._by_name = {token.name: token for token in tokens}
 
-    def owner_for(self, secret: str) -> Owner | None:
+    def token_for(self, secret: str) -> Token | None:
         offered = secret.encode("utf-8", "replace")
         found = None
         for token in self._tokens:  # every token is compared, a match or not
             if hmac.compare_digest(offered, token.secret.encode("ascii")):
                 found = token
-        return Owner(found.name, found.admin) if found else None
+        return found
 
-    def owner_named(self, name: str) -> Owner | None:
-        """The owner a session cookie names, if its token still exists (deleting a line revokes it)."""
-        token = self._by_name.get(name)
-        return Owner(token.name, token.admin) if token else None
+    def token_named(self, name: str) -> Token | None:
+        """The token a session names, if it still exists (deleting a line revokes its sessions)."""
+        return self._by_name.get(name)
 
 
 def open_access(req: Request) -> Owner:
@@ -65,14 +67,30 @@ def open_access(req: Request) -> Owner:
     return Owner(req.remote_addr or "local", admin=True)
 
 
-def token_access(book: TokenBook) -> OwnerOfRequest:
-    def owner_of(req: Request) -> Owner | None:
+class TokenAccess:
+    """Owners from API tokens: a Bearer token, else the page's session cookie."""
+
+    def __init__(self, book: TokenBook, sessions: Sessions, guessing: GuessingLimit) -> None:
+        self.book = book
+        self.sessions = sessions
+        self.guessing = guessing
+
+    def owner_of(self, req: Request) -> Owner | None:
         scheme, _, secret = req.headers.get("Authorization", "").partition(" ")
         if scheme.lower() == "bearer" and secret.strip():
-            return book.owner_for(secret.strip())
-        name = session.get("owner")
-        return book.owner_named(name) if isinstance(name, str) else None
-    return owner_of
+            token = self.offered(secret.strip(), req)
+            return Owner(token.name, token.admin) if token else None
+        return self.sessions.owner()
+
+    def offered(self, secret: str, req: Request) -> Token | None:
+        """The token `secret` is; a wrong one counts against the client's address, and an
+        address past its limit is refused (`RateLimited`) before its secret is looked at."""
+        address = req.remote_addr or "local"
+        self.guessing.check(address)
+        token = self.book.token_for(secret)
+        if token is None:
+            self.guessing.failed(address)
+        return token
 
 
 def is_cross_site(req: Request) -> bool:
@@ -98,7 +116,7 @@ class AccessControl:
 
     mode: str
     owner_of_request: OwnerOfRequest
-    book: TokenBook | None = None
+    tokens: TokenAccess | None = None
 
 
 def _access() -> AccessControl:
@@ -130,36 +148,45 @@ def signin_page() -> str:
 
 
 @auth.post("/signin")
-def sign_in() -> Response | tuple[str, int]:
-    """The page's one use of a token: swap it for a signed session cookie."""
-    book = _access().book
-    owner = book.owner_for(request.form.get("token", "")) if book else None
-    if owner is None:
-        return render_template("signin.html", access=_access().mode, failed=True), 401
-    session.clear()
-    session["owner"] = owner.name
+def sign_in() -> Response | tuple[str, int, dict[str, str]]:
+    """The page's one use of a token: swap it for a session cookie."""
+    tokens = _access().tokens
+    try:
+        token = tokens.offered(request.form.get("token", ""), request) if tokens else None
+    except RateLimited as limited:
+        return (render_template("signin.html", access=_access().mode, retry_after=limited.retry_after), 429,
+                {"Retry-After": str(limited.retry_after)})
+    if token is None:
+        return render_template("signin.html", access=_access().mode, failed=True), 401, {}
+    tokens.sessions.begin(token)
     return redirect("/", 303)
 
 
 @auth.post("/signout")
 def sign_out() -> Response:
+    """Ends the session on the server too: its cookie, kept or copied, no longer counts."""
+    tokens = _access().tokens
+    if tokens:
+        tokens.sessions.end()
     session.clear()
     return redirect("/signin", 303)
 
 
 def install_access_control(app: Flask, settings: Settings, owner_of_request: OwnerOfRequest | None) -> None:
     """Wire the owner lookup; with no tokens and no function of its own, the server runs open."""
-    book = TokenBook(settings.api_tokens) if settings.api_tokens else None
     if owner_of_request is not None:
         access = AccessControl("custom", owner_of_request)
-    elif book is not None:
-        access = AccessControl("tokens", token_access(book), book)
+    elif settings.api_tokens:
+        book = TokenBook(settings.api_tokens)
+        sessions = Sessions(book.token_named, ended_sessions(settings), settings.session_max_age_s)
+        tokens = TokenAccess(book, sessions, GuessingLimit())
+        access = AccessControl("tokens", tokens.owner_of, tokens)
     else:
         access = AccessControl("open", open_access)
         log.warning("access control is off: no API_TOKENS_FILE, so every client sees and controls every job")
     app.extensions["progress_access"] = access
     app.secret_key = settings.secret_key or secrets.token_urlsafe(32)
-    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict")
+    configure_cookies(app, settings.session_max_age_s)
     app.before_request(identify)
     app.context_processor(_page_context)
     app.register_blueprint(auth)

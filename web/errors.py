@@ -8,6 +8,7 @@ from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from progress.errors import ProgressError, RetryLater
+from progress.log_values import log_value
 
 log = logging.getLogger("web.errors")
 
@@ -28,8 +29,12 @@ STATUS_OF = {
     "internal": 500,
     "queue_full": 503,
     "shutting_down": 503,
+    "unavailable": 503,
 }
 """The contract's codes and their statuses; no other codes are used."""
+
+OUTAGE_RETRY_AFTER_S = 5
+"""`Retry-After` sent with 503 `unavailable`: a Redis that restarts or fails over is back within seconds."""
 
 CODE_OF_STATUS = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
                   413: "body_too_large", 415: "unsupported_media_type"}
@@ -96,12 +101,12 @@ def handle_http_exception(error: HTTPException) -> Response:
         headers = dict(allowed)
         message = f"Use {headers.get('Allow', 'another method')} on this path."
     if code == "internal":
-        log.error("HTTP %s turned into 500 on %s %s", status, request.method, request.path)
+        log.error("HTTP %s turned into 500 on %s %s", status, request.method, log_value(request.path))
     return error_response(code, message, headers)
 
 
 def handle_unexpected(error: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.path)
+    log.exception("unhandled error on %s %s", request.method, log_value(request.path))
     return error_response("internal", MESSAGE_OF_STATUS[500])
 
 
@@ -110,12 +115,13 @@ def _not_found_page() -> Response:
 
 
 def register_outage_handler(app: Flask, errors: tuple[type[Exception], ...]) -> None:
-    """A backend outage (Redis down) is not a bug: a 500 that says so, and one log line
-    without a traceback, not a traceback per request while it lasts."""
+    """A backend outage (Redis down) is not a bug: 503 `unavailable` with `Retry-After`, and one
+    log line without a traceback, not a traceback per request while it lasts."""
 
     def handle_outage(error: Exception) -> Response:
-        log.warning("job store unreachable on %s %s: %s", request.method, request.path, error)
-        return error_response("internal", "The job store cannot be reached right now; try again shortly.")
+        log.warning("job store unreachable on %s %s: %s", request.method, log_value(request.path), error)
+        return error_response("unavailable", "The job store cannot be reached right now; try again shortly.",
+                              {"Retry-After": str(OUTAGE_RETRY_AFTER_S)})
 
     for error_class in errors:
         app.register_error_handler(error_class, handle_outage)

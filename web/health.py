@@ -1,8 +1,12 @@
-"""`/healthz`: job counts and open streams; 503 while the server stops."""
+"""`/healthz`: job counts and open streams; 503 while the server stops.
+
+With access control on, a request without credentials learns only the status: how busy
+the server is, and so whether others are active, is for its users (issue 15).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, g, jsonify
 
 from progress.errors import ShuttingDown
 from progress.flask_adapter import service_of
@@ -15,4 +19,6 @@ def healthz() -> Response:
     service = service_of()
     if service.stopping:
         raise ShuttingDown("The server is stopping.")
+    if g.get("owner") is None:  # never in open mode, where every client is an owner
+        return jsonify(status="ok")
     return jsonify(service.health())

@@ -25,6 +25,8 @@ def kinds_config(settings: Settings) -> environment.KindsConfig:
     return environment.KindsConfig(
         data_dir=settings.kinds_data_dir,
         upload_max_bytes=settings.upload_max_bytes,
+        upload_bytes_per_owner=settings.limit_upload_bytes_per_owner,
+        upload_read_timeout_s=settings.upload_read_timeout_s,
         smtp=smtp,
         sender=settings.smtp_sender,
         fetch_allowed_hosts=settings.fetch_allowed_hosts,

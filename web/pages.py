@@ -39,9 +39,10 @@ def job_page(job_id: str) -> str:
 
 @pages.after_app_request
 def protect_html(response: Response) -> Response:
-    """Every HTML page (the 404 page too) gets the policy; the API's JSON and streams do not."""
+    """No response is sniffed into another type (a result file holds whatever a kind wrote, issue
+    15); every HTML page (the 404 page too) gets the policy, which the API's JSON and streams need not."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
     if response.mimetype == "text/html":
         response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-        response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"
     return response

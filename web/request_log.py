@@ -1,5 +1,6 @@
 """One structured log line per request: method, path, status, time, owner. Never a query
-string, a header, a cookie or a body, so no token or secret param reaches the log."""
+string, a header, a cookie or a body, so no token or secret param reaches the log. The path
+arrives URL-decoded, so each value is escaped: `%0A` cannot start a fake line (issue 15)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import logging
 import time
 
 from flask import Flask, Response, g, request
+
+from progress.log_values import log_value
 
 log = logging.getLogger("web.requests")
 
@@ -18,8 +21,8 @@ def _start_clock() -> None:
 def _log_request(response: Response) -> Response:
     owner = g.get("owner")
     elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-    log.info("method=%s path=%s status=%d duration_ms=%.1f owner=%s", request.method, request.path,
-             response.status_code, elapsed_ms, owner.name if owner else "-")
+    log.info("method=%s path=%s status=%d duration_ms=%.1f owner=%s", log_value(request.method),
+             log_value(request.path), response.status_code, elapsed_ms, log_value(owner.name) if owner else "-")
     return response
 
 

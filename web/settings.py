@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from progress import defaults  # stdlib only, like this module
 
+from .proxy import TrustedProxies
 from .tokens import Token, parse_token_file
 
 
@@ -45,6 +46,8 @@ class Settings:
     """Where `report` keeps its database, `email` its outbox and uploads their files; None: the data folder."""
     upload_max_bytes: int = defaults.UPLOAD_MAX_BYTES
     """Largest upload accepted by `POST /api/uploads`; a larger one gets 413."""
+    upload_read_timeout_s: float = defaults.UPLOAD_READ_TIMEOUT_S
+    """Longest wait for each 64 KiB of an upload; slower, it is refused and nothing is kept."""
     smtp_host: str | None = None
     """SMTP server for `email`; None: messages go to the outbox folder as `.eml` files."""
     smtp_port: int = defaults.SMTP_PORT
@@ -68,11 +71,19 @@ class Settings:
     """Signs the page's session cookie; None: a random key, so sessions end at a restart."""
     allow_open_access: bool = False
     """Serve with no tokens on an address other than loopback."""
+    allowed_hosts: tuple[str, ...] = ()
+    """`Host` names the server answers to (`*.example.com`, `*`); empty: `defaults.ALLOWED_HOSTS`
+    and the bind address's host (`web.allowed_hosts`)."""
+    session_max_age_s: float = defaults.SESSION_MAX_AGE_S
+    """A page session ends this long after sign-in."""
     limit_streams_per_owner: int = defaults.LIMIT_STREAMS_PER_OWNER
     limit_queued_per_owner: int = defaults.LIMIT_QUEUED_PER_OWNER
     limit_jobs_per_minute: int = defaults.LIMIT_JOBS_PER_MINUTE
     limit_running_per_owner: int | None = None
     """Jobs one owner may run at once; None: half of `jobs_concurrency`, at least 1; 0: no limit."""
+    limit_upload_bytes_per_owner: int = defaults.LIMIT_UPLOAD_BYTES_PER_OWNER
+    forwarded_allow_ips: TrustedProxies = TrustedProxies.parse(defaults.FORWARDED_ALLOW_IPS)
+    """Proxies whose forwarding headers give the client address and scheme (web/proxy.py)."""
 
 
 _BIND = re.compile(r"^(unix:.+|(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]*):\d{1,5})$")
@@ -194,6 +205,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
     "RESULTS_DIR": ("results_dir", str),
     "KINDS_DATA_DIR": ("kinds_data_dir", str),
     "UPLOAD_MAX_BYTES": ("upload_max_bytes", _integer(1, 1 << 40)),
+    "UPLOAD_READ_TIMEOUT_S": ("upload_read_timeout_s", _seconds(0, 3600, above_low=True)),
     "SMTP_HOST": ("smtp_host", _text),
     "SMTP_PORT": ("smtp_port", _integer(1, 65535)),
     "SMTP_STARTTLS": ("smtp_starttls", _flag),
@@ -207,10 +219,14 @@ _PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
     "API_TOKENS_FILE": ("api_tokens", parse_token_file),
     "SECRET_KEY": ("secret_key", _secret_key),
     "ALLOW_OPEN_ACCESS": ("allow_open_access", _flag),
+    "ALLOWED_HOSTS": ("allowed_hosts", _hosts),
+    "SESSION_MAX_AGE_S": ("session_max_age_s", _seconds(0, 365 * 24 * 3600, above_low=True)),
     "LIMIT_STREAMS_PER_OWNER": ("limit_streams_per_owner", _integer(0, 1_000_000)),
     "LIMIT_QUEUED_PER_OWNER": ("limit_queued_per_owner", _integer(0, 1_000_000)),
     "LIMIT_JOBS_PER_MINUTE": ("limit_jobs_per_minute", _integer(0, 1_000_000)),
     "LIMIT_RUNNING_PER_OWNER": ("limit_running_per_owner", _integer(0, 1000)),
+    "LIMIT_UPLOAD_BYTES_PER_OWNER": ("limit_upload_bytes_per_owner", _integer(0, 1 << 50)),
+    "FORWARDED_ALLOW_IPS": ("forwarded_allow_ips", TrustedProxies.parse),
 }
 
 def _shown(variable: str, raw: str) -> str:

@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass, field
 
 _NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
-_SECRET = re.compile(r"^[\x21-\x7e]{20,256}$")
+_SECRET = re.compile(r"^[\x21-\x7e]{32,256}$")
+"""32 characters at least: too many to guess, even at a guess a second for years (issue 15)."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ def parse_token_file(path: str) -> tuple[Token, ...]:
         if not _NAME.match(name):
             raise ValueError(f"line {number} of the token file: a name is 1 to 64 of A-Z a-z 0-9 _ . @ -")
         if not _SECRET.match(secret):
-            raise ValueError(f"line {number} of the token file: a secret is 20 to 256 printable ASCII characters")
+            raise ValueError(f"line {number} of the token file: a secret is 32 to 256 printable ASCII characters")
         if any(token.name == name or token.secret == secret for token in tokens):
             raise ValueError(f"line {number} of the token file repeats a name or a secret")
         tokens.append(Token(name, secret, admin=len(words) == 3))

@@ -33,7 +33,7 @@ CHUNK_BYTES = 4 * 1024 * 1024
     },
 )
 def csv_summary(ctx: JobContext, upload: str, delimiter: str) -> dict:
-    path = upload_path(upload)
+    path = upload_path(upload, ctx.job.owner)  # only its owner's: someone else's id finds nothing
     try:
         size = os.path.getsize(path)
     except FileNotFoundError:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 import smtplib
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid, parseaddr
+from email.headerregistry import Address
+from email.utils import formatdate, getaddresses, make_msgid
 from string import Template
 
 from ..context import JobContext
@@ -20,6 +21,9 @@ from .mailers import OutboxMailer, SmtpMailer
 
 ADDRESS = re.compile(r"^[^\s@<>()\[\],;:\"\\]+@[^\s@<>()\[\],;:\"\\]+$")
 """A plain `local@domain`: strict on purpose, an odd address is better refused than guessed."""
+
+LINE_BREAK = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+"""What Python's e-mail package or a mail server may take for the end of a header line."""
 
 
 @job_kind(
@@ -60,19 +64,31 @@ def email(ctx: JobContext, recipients: list[str], subject: str, body: str) -> di
 
 
 def compose(sender: str, recipient: str, subject: str, body: str) -> EmailMessage:
-    """The message for one recipient; `ValueError` if the address is not one."""
-    name, address = parseaddr(recipient)
-    if not ADDRESS.match(address) or any(char in recipient for char in "\r\n"):
-        raise ValueError("not an e-mail address")
+    """The message for one recipient; `ValueError` if the entry is not exactly one address, or
+    a header would hold a line break (which would end the header block early, issue 15)."""
+    name, address = one_address(recipient)
     fields = {"name": name or address.split("@")[0], "email": address}
+    headers = {"From": sender, "Subject": Template(subject).safe_substitute(fields)}
+    for header, value in headers.items():
+        if LINE_BREAK.search(value):
+            raise ValueError(f"the {header.lower()} holds a line break")
     message = EmailMessage()
-    message["From"] = sender
-    message["To"] = recipient
-    message["Subject"] = Template(subject).safe_substitute(fields)
+    message["From"] = headers["From"]
+    message["To"] = Address(display_name=name, addr_spec=address)  # made from the one address, never the raw entry
+    message["Subject"] = headers["Subject"]
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     message.set_content(Template(body).safe_substitute(fields))
     return message
+
+
+def one_address(entry: str) -> tuple[str, str]:
+    """The display name and address of an entry holding exactly one address (`ann@example.com`
+    or `Ann <ann@example.com>`): `ann@example.com, eve@evil.test` is refused, not half-read."""
+    found = getaddresses([entry])
+    if LINE_BREAK.search(entry) or len(found) != 1 or not ADDRESS.match(found[0][1]):
+        raise ValueError("not an e-mail address")
+    return found[0]
 
 
 def reason(error: Exception) -> str:

@@ -35,6 +35,8 @@ class KindsConfig:
     data_dir: str
     """This server's own folder for the kinds' files; never one shared with another server."""
     upload_max_bytes: int = defaults.UPLOAD_MAX_BYTES
+    upload_bytes_per_owner: int = defaults.LIMIT_UPLOAD_BYTES_PER_OWNER
+    upload_read_timeout_s: float = defaults.UPLOAD_READ_TIMEOUT_S
     smtp: SmtpConfig | None = None
     sender: str = defaults.SMTP_SENDER
     fetch_allowed_hosts: tuple[str, ...] = ()

@@ -17,6 +17,8 @@ from urllib.parse import urljoin, urlsplit
 
 import httpcore
 
+from ..host_names import host_allowed
+
 MAX_REDIRECTS = 5
 MAX_BODY_BYTES = 10 * 1024 * 1024
 """Bytes read of a response: enough to time a download, never enough to fill memory."""
@@ -37,21 +39,43 @@ class Fetched:
     """The last URL, after redirects."""
 
 
-def host_allowed(host: str, allowed: Iterable[str]) -> bool:
-    """`*` allows any host, `*.example.com` its subdomains, any other entry that host exactly."""
-    host = host.lower().rstrip(".")
-    return any(entry == "*" or host == entry or (entry.startswith("*.") and host.endswith(entry[1:]))
-               for entry in allowed)
+IPV4_IN_LAST_32_BITS = tuple(ipaddress.IPv6Network(prefix) for prefix in (
+    "::ffff:0:0/96",    # IPv4-mapped
+    "::ffff:0:0:0/96",  # IPv4-translated (SIIT)
+    "64:ff9b::/96",     # NAT64, the well-known prefix
+    "::/96",            # IPv4-compatible (deprecated)
+))
+"""IPv6 forms that stand for the IPv4 address in their last 32 bits: judged as that address."""
+
+LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
+"""Local-use NAT64 (RFC 8215): where the IPv4 address sits in it is a local choice, so it is
+never taken for a public address."""
 
 
 def address_allowed(ip: str, allow_private: bool) -> bool:
-    """Public unicast addresses only, unless private ones (loopback, LAN, link-local) are allowed."""
+    """Public unicast addresses only, unless private ones (loopback, LAN, link-local) are allowed.
+
+    An IPv6 address wrapping an IPv4 one is judged by the IPv4 address too, so `::127.0.0.1`,
+    `64:ff9b::7f00:1` or `2002:7f00:1::1` cannot reach loopback (issue 15).
+    """
     address = ipaddress.ip_address(ip.split("%", 1)[0])  # drop an IPv6 zone
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        if any(address in prefix for prefix in IPV4_IN_LAST_32_BITS):
+            address = ipaddress.IPv4Address(int(address) & 0xFFFF_FFFF)
+        elif address in LOCAL_NAT64 and not allow_private:
+            return False
+        elif not all(address_allowed(str(end), allow_private) for end in tunnel_ends(address)):
+            return False
     if address.is_multicast:
         return False
     return allow_private or address.is_global
+
+
+def tunnel_ends(address: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address, ...]:
+    """The IPv4 addresses a 6to4 (2002::/16) or Teredo (2001::/32, server and client) address leads to."""
+    if address.sixtofour is not None:
+        return (address.sixtofour,)
+    return address.teredo or ()
 
 
 class GuardedBackend(httpcore.SyncBackend):

@@ -38,7 +38,7 @@ CREATE_CHUNK_ROWS = 100_000
     },
 )
 def report(ctx: JobContext, rows: int, by: str) -> None:
-    path = os.path.join(config().folder("report"), f"sales-{rows}.sqlite3")
+    path = os.path.join(config().folder("report"), data_set_file(rows))
     creating = not os.path.exists(path)
     total = 2 * rows if creating else rows
     if creating:
@@ -55,6 +55,12 @@ def report(ctx: JobContext, rows: int, by: str) -> None:
     revenue = sum(line[2] for line in totals.values())
     ctx.write_text(_csv(by, totals), content_type="text/csv; charset=utf-8", extension="csv")
     ctx.report(total, message=f"{rows:,} sales in {len(totals)} lines, revenue {revenue / 100:,.2f}")
+
+
+def data_set_file(rows: int) -> str:
+    """The data set of `rows` sales in the report folder; a data set being made, or its
+    journal, starts with this name too (`cleanup` keeps those an unfinished job uses)."""
+    return f"sales-{rows}.sqlite3"
 
 
 def _create_data_set(ctx: JobContext, path: str, rows: int, total: int) -> None:
