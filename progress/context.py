@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import gevent
 from gevent.event import Event as Signal
 
-from .errors import Cancelled
+from .errors import AllItemsFailed, Cancelled
 from .jobs import Job, ResultFile
 from .results import ResultStore
 from .wakeup import Wakeup
@@ -30,6 +30,8 @@ class JobContext:
         self.job = job
         self.log = logging.getLogger(f"progress.jobs.{job.kind}")
         self.result: ResultFile | None = None
+        self.failed_items: tuple[int, int] | None = None
+        """A batch's (failed, of), when some of its items failed (`tally_items`)."""
         self._on_progress = on_progress
         self._results = results
         self._cancel_requested = cancel_requested
@@ -51,6 +53,14 @@ class JobContext:
         new_total = self.job.progress.total if total is _SAME else total
         if self.job.update_progress(done, new_total, message):
             self._on_progress(self.job)
+
+    def tally_items(self, failed: int, of: int, first_error: str | None = None) -> None:
+        """A batch kind's honest outcome: every item failed ends the job `failed`; some failed
+        ends it `succeeded` with `failed_items` on the job, which the page shows as a warning."""
+        if of and failed == of:
+            detail = f"; the first: {first_error}" if first_error else ""
+            raise AllItemsFailed(f"All {of} items failed{detail}")
+        self.failed_items = (failed, of) if failed else None
 
     # Cancellation -------------------------------------------------------------
 

@@ -94,12 +94,17 @@ SMTP_PORT = 25
 SMTP_SENDER = "flask-progress@localhost"
 """The `From:` of every message `email` sends."""
 
-CLEANUP_EVERY_S = 3600.0
-"""The server starts a `cleanup` job this often (0: never on its own)."""
+CLEANUP_CRON = "17 * * * *"
+"""When the server starts a `cleanup` job: five-field cron, UTC (hourly, at 17 past)."""
 
 CLEANUP_AFTER_S = 86400.0
 """What `cleanup` considers old: finished jobs, uploads and orphan result files older than this."""
 
+IDEMPOTENCY_KEEP_S = 24 * 3600.0
+"""How long an `Idempotency-Key` answers with the job it first created."""
+
+MAX_DELAY_S = 30 * 24 * 3600
+"""The latest a job may be asked to start (`delay_s`, `run_at`): thirty days ahead."""
 FORWARDED_ALLOW_IPS = "127.0.0.1,::1"
 """Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed: gunicorn's own default, so a
 proxy on the same host works as it comes and a client elsewhere cannot claim another address."""

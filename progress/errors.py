@@ -6,6 +6,8 @@
     ├── JobNotFound            no such job (or it was forgotten)
     ├── UploadNotFound         no such upload of this owner (a job param names it)
     ├── NotCancellable         the job is already terminal
+    ├── IdempotencyConflict    an Idempotency-Key already used with another body
+    ├── BadRequest             a top-level field of a submit is wrong (run_at, delay_s, timeout_s)
     ├── NoResult               the job has not succeeded
     ├── RetryLater             refusals that pass, with a Retry-After
     │   ├── QueueFull          JOBS_QUEUE_SIZE jobs already wait
@@ -64,6 +66,26 @@ class UploadNotFound(ProgressError):
 
 class NotCancellable(ProgressError):
     code = "not_cancellable"
+
+
+class IdempotencyConflict(ProgressError):
+    code = "idempotency_conflict"
+
+
+class BadRequest(ProgressError):
+    code = "bad_request"
+
+
+class AllItemsFailed(Exception):
+    """A batch kind whose every item failed: the job fails with this one line."""
+
+
+class AlreadySubmitted(Exception):
+    """Not an error: the Idempotency-Key's first job, which a repeated submit answers with."""
+
+    def __init__(self, job: object) -> None:
+        super().__init__("already submitted")
+        self.job = job
 
 
 class NoResult(ProgressError):

@@ -32,8 +32,17 @@ class JobState(str, Enum):
 
 _NEXT_STATES = {
     JobState.QUEUED: {JobState.RUNNING, JobState.CANCELLED, JobState.INTERRUPTED},
-    JobState.RUNNING: {JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED, JobState.INTERRUPTED},
+    JobState.RUNNING: {JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED, JobState.INTERRUPTED,
+                       JobState.QUEUED},  # back to queued only for another attempt (`Job.retry`)
 }
+
+RETRY_BACKOFF_CAP_S = 3600.0
+"""No retry waits longer than an hour."""
+
+
+def retry_delay(backoff_s: float, attempt: int) -> float:
+    """How long attempt `attempt` (2 or more) waits: `backoff_s` doubling per attempt, capped."""
+    return min(backoff_s * 2 ** (attempt - 2), RETRY_BACKOFF_CAP_S)
 
 
 def new_job_id() -> str:
@@ -100,10 +109,12 @@ class Job:
     """One run of a kind. Moves forward only; once terminal it never changes again."""
 
     __slots__ = ("id", "sequence", "owner", "kind", "params", "state", "progress", "created_at",
-                 "started_at", "finished_at", "error", "result")
+                 "started_at", "finished_at", "error", "result", "attempt", "max_attempts",
+                 "retry_backoff_s", "retry_errors", "run_at", "timeout_s", "failed_items")
 
     def __init__(self, kind: str, params: dict[str, Any], total: int | None = None,
-                 owner: str = "anonymous") -> None:
+                 owner: str = "anonymous", *, max_attempts: int = 1, retry_backoff_s: float = 0.0,
+                 run_at: float | None = None, timeout_s: float | None = None) -> None:
         self.id = new_job_id()
         self.sequence = 0  # creation order, given by the store that keeps the job
         self.owner = owner  # not in the job object: an owner sees only their own jobs anyway
@@ -116,10 +127,41 @@ class Job:
         self.finished_at: float | None = None
         self.error: str | None = None
         self.result: ResultFile | None = None
+        self.attempt = 1
+        self.max_attempts = max_attempts
+        self.retry_backoff_s = retry_backoff_s
+        self.retry_errors: tuple[str, ...] = ()
+        """The error of each attempt that was retried, oldest first."""
+        self.run_at = run_at
+        """When a queued job may start (seconds since the epoch); None: at once."""
+        self.timeout_s = timeout_s
+        self.failed_items: tuple[int, int] | None = None
+        """A succeeded batch's (failed, of) when some of its items failed."""
 
     @property
     def terminal(self) -> bool:
         return self.state.terminal
+
+    def due(self, now: float) -> bool:
+        return self.run_at is None or self.run_at <= now
+
+    def end_attempt(self, state: JobState, error: str | None = None) -> None:
+        """A running job failed or was interrupted: another attempt if it has one left (back to
+        `queued`, after its backoff), else the end in `state`. A cancel is never retried."""
+        if state in (JobState.FAILED, JobState.INTERRUPTED) and self.attempt < self.max_attempts:
+            self.retry(error or state.value)
+        else:
+            self.stop(state, error)
+
+    def retry(self, error: str) -> None:
+        """Back to `queued` for the next attempt, starting after the backoff."""
+        if self.attempt >= self.max_attempts:
+            raise IllegalTransition(f"job {self.id} has no attempt left")
+        self._move_to(JobState.QUEUED)
+        self.retry_errors = (*self.retry_errors, error)
+        self.attempt += 1
+        self.run_at = time.time() + retry_delay(self.retry_backoff_s, self.attempt)
+        self.started_at = None
 
     def start(self) -> None:
         self._move_to(JobState.RUNNING)
@@ -171,6 +213,13 @@ class Job:
             "finished_at": format_timestamp(self.finished_at),
             "error": self.error,
             "result": self.result.to_dict(self) if self.result else None,
+            "attempt": self.attempt,
+            "max_attempts": self.max_attempts,
+            "retry_errors": list(self.retry_errors),
+            "run_at": format_timestamp(self.run_at),
+            "timeout_s": self.timeout_s,
+            "failed_items": ({"failed": self.failed_items[0], "of": self.failed_items[1]}
+                             if self.failed_items else None),
         }
 
     def copy(self) -> Job:
@@ -189,6 +238,9 @@ class Job:
             "message": self.progress.message, "created": self.created_at, "started": self.started_at,
             "finished": self.finished_at, "error": self.error,
             "result": [result.path, result.content_type, result.extension, result.size] if result else None,
+            "attempt": self.attempt, "max_attempts": self.max_attempts, "backoff": self.retry_backoff_s,
+            "retry_errors": self.retry_errors, "run_at": self.run_at, "timeout": self.timeout_s,
+            "failed_items": self.failed_items,
         }, separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
@@ -203,6 +255,10 @@ class Job:
         job.created_at, job.started_at, job.finished_at = fields["created"], fields["started"], fields["finished"]
         job.error = fields["error"]
         job.result = ResultFile(*fields["result"]) if fields["result"] else None
+        job.attempt, job.max_attempts = fields.get("attempt", 1), fields.get("max_attempts", 1)
+        job.retry_backoff_s, job.retry_errors = fields.get("backoff", 0.0), tuple(fields.get("retry_errors", ()))
+        job.run_at, job.timeout_s = fields.get("run_at"), fields.get("timeout")
+        job.failed_items = tuple(fields["failed_items"]) if fields.get("failed_items") else None
         return job
 
     def _move_to(self, state: JobState) -> None:

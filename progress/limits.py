@@ -17,6 +17,8 @@ class OwnerLimits:
     streams: int = 0
     queued: int = 0
     jobs_per_minute: int = 0
+    running: int = 0
+    """Jobs one owner runs at once, so one owner cannot hold every slot; 0: no limit."""
 
 
 class CreationRate(Protocol):

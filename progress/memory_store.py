@@ -8,6 +8,7 @@ durable store answers as fast as a memory-only one.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import time
 from collections import Counter, deque
@@ -18,12 +19,12 @@ from typing import Protocol
 
 from . import defaults
 from .access import Owner
-from .errors import QueueFull, RateLimited
+from .errors import AlreadySubmitted, IdempotencyConflict, QueueFull, RateLimited
 from .events import AllView, Event, JobView, visible
 from .jobs import Job, JobState
 from .limits import CreationRate, RateLimiter
 from .outage import Outage
-from .store import Feed, QueueLimits
+from .store import Feed, IdempotencyKey, QueueLimits, Submitted
 
 STOPPED_WHILE_RUNNING = "The server stopped before the job finished."
 
@@ -46,6 +47,10 @@ class Loaded:
     jobs: list[Job] = field(default_factory=list)
     """Every kept job, in creation order, with its `sequence`."""
     histories: dict[str, History] = field(default_factory=dict)
+    keys: dict[tuple[str, str], Submitted] = field(default_factory=dict)
+    """Idempotency keys not yet expired, by (owner, key)."""
+    schedules: dict[str, float] = field(default_factory=dict)
+    """The newest due time each schedule fired for."""
     last_id: int = 0
     held_from: int | None = None
     """The first id the journal ever issued; None for a new journal."""
@@ -63,7 +68,14 @@ class Journal(Protocol):
     def wait_durable(self) -> None:
         """Return once everything written so far is on disk."""
 
-    def forget(self, job_ids: list[str], floor: int, last_id: int) -> None: ...
+    def write_key(self, owner: str, key: str, submitted: Submitted) -> None:
+        """An idempotency key, with the job it first created."""
+
+    def write_schedule(self, name: str, due: float) -> None:
+        """The newest due time a schedule fired for."""
+
+    def forget(self, job_ids: list[str], floor: int, last_id: int, now: float) -> None:
+        """Forget these jobs, and idempotency keys expired by `now`."""
 
     def close(self, last_id: int) -> None: ...
 
@@ -94,8 +106,13 @@ class MemoryStore:
         self._feed: Feed = _NullFeed()
         self._jobs: dict[str, Job] = {}          # creation order
         self._unfinished: dict[str, Job] = {}    # creation order
-        self._queue: dict[str, Job] = {}         # queued and unclaimed, oldest first
+        self._waiting: dict[str, Job] = {}       # queued and unclaimed, due or not
+        self._ready: dict[str, list[tuple[int, str]]] = {}  # owner -> heap of (sequence, id): due, oldest first
+        self._busy: Counter[str] = Counter()     # owner -> jobs running or claimed
+        self._delayed: list[tuple[float, int, str]] = []  # heap of (run_at, sequence, id)
         self._claimed: set[str] = set()
+        self._keys: dict[tuple[str, str], Submitted] = {}  # (owner, Idempotency-Key)
+        self._schedules: dict[str, float] = {}  # schedule name -> the newest due time it fired for
         self._finished: deque[tuple[float, str]] = deque()  # (finished_at, id), finishing order
         self._counts: Counter[JobState] = Counter()
         self._queued_by_owner: Counter[str] = Counter()
@@ -116,6 +133,8 @@ class MemoryStore:
             self._counts[job.state] += 1
             self._place(job, None)
         self._histories = loaded.histories
+        self._keys = loaded.keys
+        self._schedules = loaded.schedules
         states = sorted((event for history in loaded.histories.values() for event in history.states),
                         key=lambda event: event.id)
         if len(states) > self._states.maxlen:  # what the window cannot hold is too old to resume from
@@ -126,11 +145,12 @@ class MemoryStore:
     # Lifecycle ----------------------------------------------------------------------
 
     def start(self, feed: Feed, holder: str) -> None:
-        """Jobs a stopped process was running end `interrupted`: their greenlets are gone."""
+        """Jobs a stopped process was running end `interrupted`, or wait for another attempt:
+        their greenlets are gone."""
         self._feed = feed
         for job in [job for job in self._unfinished.values() if job.state is JobState.RUNNING]:
             job = job.copy()
-            job.stop(JobState.INTERRUPTED, STOPPED_WHILE_RUNNING)
+            job.end_attempt(JobState.INTERRUPTED, STOPPED_WHILE_RUNNING)
             self.commit(job, JobState.RUNNING, "state", holder)
 
     def close(self) -> None:
@@ -139,13 +159,17 @@ class MemoryStore:
 
     # Writes -------------------------------------------------------------------------
 
-    def add(self, job: Job) -> Event:
+    def add(self, job: Job, idempotency: IdempotencyKey | None = None) -> Event:
+        if idempotency is not None:
+            self._check_key(idempotency)
         self._check_room(job.owner)
         job.sequence = next(self._sequence)
         event = self._event("state", job)
         job = job.copy()
         if self._journal is not None:
             self._journal.write(job, event, new=True)
+        if idempotency is not None:
+            self._remember_key(idempotency, job)
         self._jobs[job.id] = job
         self._counts[job.state] += 1
         self._place(job, None)
@@ -155,9 +179,24 @@ class MemoryStore:
             self._journal.wait_durable()  # a 202 means the job is on disk
         return event
 
+    def _check_key(self, idempotency: IdempotencyKey) -> None:
+        """`AlreadySubmitted` with the first job of a key; `IdempotencyConflict` for another body."""
+        submitted = self._keys.get((idempotency.owner, idempotency.key))
+        if submitted is None or submitted.expires_at <= time.time():
+            return
+        if submitted.fingerprint != idempotency.fingerprint:
+            raise IdempotencyConflict(idempotency.conflict_message)
+        raise AlreadySubmitted(self.get(submitted.job.id) or submitted.job)
+
+    def _remember_key(self, idempotency: IdempotencyKey, job: Job) -> None:
+        submitted = Submitted(idempotency.fingerprint, job, time.time() + defaults.IDEMPOTENCY_KEEP_S)
+        self._keys[(idempotency.owner, idempotency.key)] = submitted
+        if self._journal is not None:
+            self._journal.write_key(idempotency.owner, idempotency.key, submitted)
+
     def _check_room(self, owner: str) -> None:
         limits = self._limits
-        queued, busy = len(self._queue), self._counts[JobState.RUNNING] + len(self._claimed)
+        queued, busy = len(self._waiting), sum(self._busy.values())
         free = max(0, limits.concurrency - busy)
         if max(0, queued - free) >= limits.queue_size and busy + min(queued, free) >= limits.concurrency:
             raise QueueFull(f"{limits.queue_size} jobs are already waiting; try again later.",
@@ -184,9 +223,15 @@ class MemoryStore:
         return event
 
     def _place(self, job: Job, previous: JobState | None) -> None:
-        """Keep the indexes: unfinished, the queue, claims, finishing order, queued by owner."""
+        """Keep the indexes: unfinished, the waiting queues, claims, busy slots by owner,
+        finishing order, queued by owner."""
+        was_busy = previous is JobState.RUNNING or (previous is JobState.QUEUED and job.id in self._claimed)
+        if was_busy and job.state is not JobState.RUNNING:
+            self._busy[job.owner] -= 1
+        elif previous is None and job.state is JobState.RUNNING:  # loaded: interrupted at start
+            self._busy[job.owner] += 1
         if previous is JobState.QUEUED and job.state is not JobState.QUEUED:
-            self._queue.pop(job.id, None)
+            self._waiting.pop(job.id, None)  # its heap entries are skipped from now on
             self._claimed.discard(job.id)
             self._queued_by_owner[job.owner] -= 1
             if not self._queued_by_owner[job.owner]:
@@ -196,12 +241,16 @@ class MemoryStore:
             self._finished.append((job.finished_at or 0.0, job.id))
             return
         self._unfinished[job.id] = job
-        if job.state is JobState.QUEUED:
-            if previous is None:
-                self._queue[job.id] = job
-                self._queued_by_owner[job.owner] += 1
-            elif job.id in self._queue:
-                self._queue[job.id] = job
+        if job.state is JobState.QUEUED and previous is not JobState.QUEUED:  # new, or another attempt
+            self._wait(job)
+            self._queued_by_owner[job.owner] += 1
+
+    def _wait(self, job: Job) -> None:
+        self._waiting[job.id] = job
+        if job.due(time.time()):
+            heapq.heappush(self._ready.setdefault(job.owner, []), (job.sequence, job.id))
+        else:
+            heapq.heappush(self._delayed, (job.run_at, job.sequence, job.id))
 
     def _event(self, event_type: str, job: Job) -> Event:
         self.last_id += 1
@@ -220,18 +269,56 @@ class MemoryStore:
     # Claims -------------------------------------------------------------------------
 
     def claim(self, holder: str) -> Job | None:
-        if not self._queue or self._counts[JobState.RUNNING] + len(self._claimed) >= self._limits.concurrency:
+        if sum(self._busy.values()) >= self._limits.concurrency:
             return None
-        job_id = next(iter(self._queue))
-        job = self._queue.pop(job_id)
+        now = time.time()
+        while self._delayed and self._delayed[0][0] <= now:  # due now: waits with the others
+            _, _, job_id = heapq.heappop(self._delayed)
+            if (job := self._waiting.get(job_id)) is not None:
+                heapq.heappush(self._ready.setdefault(job.owner, []), (job.sequence, job_id))
+        owner = self._next_owner()
+        if owner is None:
+            return None
+        _, job_id = heapq.heappop(self._ready[owner])
+        job = self._waiting.pop(job_id)
         self._claimed.add(job_id)
+        self._busy[owner] += 1
         return job.copy()
+
+    def _next_owner(self) -> str | None:
+        """Whose turn it is: of the owners with a due job and a slot of their own left, the one
+        running the fewest jobs, then the one whose oldest job is oldest."""
+        turn: tuple[tuple[int, int], str] | None = None
+        for owner, heap in list(self._ready.items()):
+            while heap and heap[0][1] not in self._waiting:  # cancelled while it waited
+                heapq.heappop(heap)
+            if not heap:
+                del self._ready[owner]
+            elif self._busy[owner] < self._limits.owner_slots:
+                rank = (self._busy[owner], heap[0][0])
+                if turn is None or rank < turn[0]:
+                    turn = (rank, owner)
+        return turn[1] if turn else None
+
+    def next_due(self) -> float | None:
+        while self._delayed and self._delayed[0][2] not in self._waiting:
+            heapq.heappop(self._delayed)
+        return self._delayed[0][0] if self._delayed else None
+
+    def schedule_due(self, name: str, due: float) -> bool:
+        last = self._schedules.get(name)
+        if last is not None and last >= due:
+            return False
+        self._schedules[name] = due
+        if self._journal is not None:
+            self._journal.write_schedule(name, due)
+        return last is not None
 
     def release(self, job_id: str, holder: str) -> None:
         if job_id in self._claimed and (job := self._jobs.get(job_id)) and job.state is JobState.QUEUED:
             self._claimed.discard(job_id)
-            self._queue[job_id] = job
-            self._queue = dict(sorted(self._queue.items(), key=lambda item: item[1].sequence))
+            self._busy[job.owner] -= 1
+            self._wait(job)
 
     def request_cancel(self, job_id: str) -> None:
         self._feed.cancel_requested(job_id)
@@ -255,7 +342,7 @@ class MemoryStore:
         return self._counts
 
     def waiting(self) -> int:
-        return len(self._queue)
+        return len(self._waiting)
 
     def view_job(self, job_id: str) -> JobView:
         history = self._histories.get(job_id, History())
@@ -281,9 +368,12 @@ class MemoryStore:
     # Retention ----------------------------------------------------------------------
 
     def forget_finished(self, finished_before: float) -> list[Job]:
+        """Expired idempotency keys go too."""
+        now, keys = time.time(), len(self._keys)
+        self._keys = {name: submitted for name, submitted in self._keys.items() if submitted.expires_at > now}
         forgotten = list(self._pop_finished(finished_before))
-        if forgotten and self._journal is not None:
-            self._journal.forget([job.id for job in forgotten], self._floor, self.last_id)
+        if self._journal is not None and (forgotten or len(self._keys) < keys):
+            self._journal.forget([job.id for job in forgotten], self._floor, self.last_id, now)
         return forgotten
 
     def _pop_finished(self, finished_before: float) -> Iterator[Job]:

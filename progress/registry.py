@@ -12,6 +12,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from .access import Owner
 from .errors import InvalidParams, UnknownKind
+from .schedules import Schedule
 
 KindFunction = Callable[..., Any]
 """`fn(ctx, **params)`; its return value, when it wrote no result, becomes the JSON result."""
@@ -25,6 +26,12 @@ class JobKind:
     schema: dict[str, Any]
     function: KindFunction
     total: Callable[[dict[str, Any]], int | None] | None = None
+    retries: int = 0
+    """Attempts after the first when a job raises or its process dies (`Job.end_attempt`)."""
+    retry_backoff_s: float = 1.0
+    """The wait before the second attempt; it doubles for each later one, up to an hour."""
+    timeout_s: float | None = None
+    """A job running longer is stopped and fails (`POST /api/jobs` may ask for less)."""
     admin_only: bool = False
     """It acts beyond its owner's own data (`cleanup`), so only admins see and start it (issue 15)."""
     validator: Draft202012Validator = field(init=False, repr=False, compare=False)
@@ -36,7 +43,7 @@ class JobKind:
     def to_dict(self) -> dict[str, Any]:
         """The contract's entry in `GET /api/kinds`."""
         return {"name": self.name, "title": self.title, "description": self.description,
-                "params": self.schema}
+                "params": self.schema, "retries": self.retries, "timeout_s": self.timeout_s}
 
     def initial_total(self, params: dict[str, Any]) -> int | None:
         return self.total(params) if self.total else None
@@ -62,6 +69,8 @@ class KindRegistry:
 
     def __init__(self) -> None:
         self._kinds: dict[str, JobKind] = {}
+        self.schedules: list[Schedule] = []
+        """Periodic schedules declared with the kinds (`job_kind(schedule=...)`)."""
 
     def __iter__(self) -> Iterator[JobKind]:
         return iter(self._kinds.values())
@@ -95,12 +104,21 @@ class KindRegistry:
         description: str | None = None,
         params: Mapping[str, Mapping[str, Any]] | None = None,
         total: Callable[[dict[str, Any]], int | None] | None = None,
+        retries: int = 0,
+        retry_backoff_s: float = 1.0,
+        timeout_s: float | None = None,
+        schedule: str | None = None,
+        schedule_params: Mapping[str, Any] | None = None,
         admin_only: bool = False,
     ) -> Callable[[KindFunction], KindFunction]:
         """Register `fn(ctx, **params)` as a kind; `params` maps each name to its JSON Schema.
 
         `total` may compute the progress total from the params, so a queued job
-        already shows a determinate bar. An `admin_only` kind is for admins alone: anyone
+        already shows a determinate bar. A job that raises (or whose process dies) is tried
+        again up to `retries` times, `retry_backoff_s` after the first failure and twice as
+        long after each later one; one running longer than `timeout_s` is stopped and fails.
+        With `schedule` (five-field cron, UTC) a job with `schedule_params` starts at each of
+        its times (progress/schedules.py). An `admin_only` kind is for admins alone: anyone
         else neither sees it in `GET /api/kinds` nor can start it (`unknown_kind`).
         """
 
@@ -113,8 +131,13 @@ class KindRegistry:
                 schema=object_schema(params or {}),
                 function=function,
                 total=total,
+                retries=retries,
+                retry_backoff_s=retry_backoff_s,
+                timeout_s=timeout_s,
                 admin_only=admin_only,
             ))
+            if schedule is not None:
+                self.schedules.append(Schedule(name, name, schedule, dict(schedule_params or {})))
             return function
 
         return register

@@ -21,7 +21,8 @@ from gevent.event import Event as Signal
 from . import defaults
 from .access import EVERYONE, Owner
 from .context import JobContext
-from .errors import Cancelled, Interrupted, JobNotFound, NotCancellable, ShuttingDown
+from .errors import (AllItemsFailed, AlreadySubmitted, BadRequest, Cancelled, Interrupted, JobNotFound, NotCancellable,
+                     ShuttingDown)
 from .feed import ProcessFeed
 from .hub import Hub
 from .jobs import Job, JobState
@@ -30,7 +31,7 @@ from .memory_store import STOPPED_WHILE_RUNNING
 from .registry import KindRegistry
 from .results import ResultStore
 from .sse import SERVER_STOPPING
-from .store import JobStore
+from .store import IdempotencyKey, JobStore
 from .throttle import ProgressThrottle
 
 log = logging.getLogger("progress.runner")
@@ -51,12 +52,15 @@ class _Run:
     cancel_requested: Signal
     force_stop_scheduled: bool = False
     throttle: ProgressThrottle | None = None
+    ended: bool = False
+    """This attempt is over (the job ended, or waits for another attempt)."""
+    timed_out: bool = False
 
 
-def one_line_error(exc: BaseException, limit: int = 300) -> str:
+def one_line_error(exc: BaseException, limit: int = 300, with_type: bool = True) -> str:
     """What a person sees of a failure; the traceback goes to the log only."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    line = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    line = f"{type(exc).__name__}: {text}" if text and with_type else text or type(exc).__name__
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
@@ -102,14 +106,24 @@ class JobRunner:
 
     # Requests -------------------------------------------------------------------
 
-    def submit(self, kind_name: str, params: Any, owner: Owner = EVERYONE) -> Job:
-        """Validate and commit a job of `owner`; it starts as soon as a slot is free."""
+    def submit(self, kind_name: str, params: Any, owner: Owner = EVERYONE, *, run_at: float | None = None,
+               timeout_s: float | None = None, idempotency: IdempotencyKey | None = None) -> Job:
+        """Validate and commit a job of `owner`; it starts as soon as a slot is free and `run_at`
+        (seconds since the epoch) has come. `timeout_s` may shorten the kind's time limit. A
+        repeated `idempotency` key answers with the job it first created."""
         if not self.accepting:
             raise ShuttingDown("The server is stopping and takes no new jobs.")
         kind, params = self.registry.validate(kind_name, params)
+        if timeout_s is not None and kind.timeout_s is not None and timeout_s > kind.timeout_s:
+            raise BadRequest(f"timeout_s may be at most {kind.timeout_s:g}, the time limit of {kind.name} jobs.")
         self._creation_rate.take(owner.name)
-        job = Job(kind.name, params, total=kind.initial_total(params), owner=owner.name)
-        self.store.add(job)
+        job = Job(kind.name, params, total=kind.initial_total(params), owner=owner.name,
+                  max_attempts=kind.retries + 1, retry_backoff_s=kind.retry_backoff_s, run_at=run_at,
+                  timeout_s=kind.timeout_s if timeout_s is None else timeout_s)
+        try:
+            self.store.add(job, idempotency)
+        except AlreadySubmitted as already:
+            return already.job  # type: ignore[no-any-return]
         log_state(job)
         self._take_jobs()
         return job
@@ -161,15 +175,15 @@ class JobRunner:
         for chore in self._chores:
             chore.kill(block=False)
         try:
-            if not self.store.durable:
-                for job in self.store.unfinished():
-                    if job.state is JobState.QUEUED:
-                        self._end(job.copy(), JobState.INTERRUPTED, STOPPED_WHILE_QUEUED, holder="")
             gevent.joinall([run.greenlet for run in self._running.values()], timeout=grace)
             for run in list(self._running.values()):
                 if run.job.state is JobState.RUNNING:  # a claimed job never started: it is released
                     self._finish(run, JobState.INTERRUPTED, STOPPED_WHILE_RUNNING)
                     self._force_stop(run.job, Interrupted)
+            if not self.store.durable:  # nothing waits for a next start: queued jobs end here
+                for job in self.store.unfinished():
+                    if job.state is JobState.QUEUED:
+                        self._end(job.copy(), JobState.INTERRUPTED, STOPPED_WHILE_QUEUED, holder="")
         except self.store.outage_errors as error:
             self.store.outage.failed(error, "stopping")
         self.hub.close(SERVER_STOPPING)
@@ -182,9 +196,18 @@ class JobRunner:
         """Take jobs whenever woken (a job queued or ended elsewhere), and at least every
         `DISPATCH_FALLBACK_S`."""
         while self.accepting:
-            self._wake.wait(DISPATCH_FALLBACK_S)
+            self._wake.wait(self._until_next_due())
             self._wake.clear()
             self._take_jobs()
+
+    def _until_next_due(self) -> float:
+        """Seconds until the soonest delayed job is due, at most `DISPATCH_FALLBACK_S`."""
+        try:
+            due = self.store.next_due()
+        except self.store.outage_errors as error:
+            self.store.outage.failed(error, "looking for delayed jobs")
+            return DISPATCH_FALLBACK_S
+        return DISPATCH_FALLBACK_S if due is None else min(DISPATCH_FALLBACK_S, max(0.0, due - time.time()))
 
     def _take_jobs(self) -> None:
         """Start jobs while this process and the deployment have a free slot. Called right
@@ -226,6 +249,7 @@ class JobRunner:
         log_state(job)
         throttle = run.throttle = ProgressThrottle(lambda: self._report(run))
         ctx = JobContext(job, lambda job: throttle.report(), self.results, cancel_requested)
+        deadline = self._time_limit(run)
         try:
             kind = self.registry.get(job.kind)  # a kind gone since a restart fails its jobs
             value = kind.function(ctx, **job.params)
@@ -235,21 +259,44 @@ class JobRunner:
             if ctx.result is None:
                 ctx.write_json(value)
         except Cancelled:
-            self._finish(run, JobState.CANCELLED)
+            if run.timed_out:
+                self._finish(run, JobState.FAILED, f"Timed out after {job.timeout_s:g} s.")
+            else:
+                self._finish(run, JobState.CANCELLED)
         except (Interrupted, gevent.GreenletExit):
             self._finish(run, JobState.INTERRUPTED, STOPPED_WHILE_RUNNING)
+        except AllItemsFailed as exc:
+            self._finish(run, JobState.FAILED, one_line_error(exc, with_type=False))
         except Exception as exc:
             log.exception("job %s (%s) failed", job.id, job.kind)
             self._finish(run, JobState.FAILED, one_line_error(exc))
         else:
-            if not job.terminal:
-                throttle.flush()
+            if not run.ended:
+                throttle.flush()  # while the attempt is on: the last progress goes out first
+                run.ended = True
+                job.failed_items = ctx.failed_items
                 job.succeed(ctx.result)
                 if not self._committed(job, JobState.RUNNING, self.holder):
                     job.result = None  # another process ended it first: the file is nobody's
         finally:
+            if deadline is not None:
+                deadline.close()
             if ctx.result is not None and job.result is None:
                 self.results.remove(ctx.result)
+
+    def _time_limit(self, run: _Run) -> Any:
+        """A loop timer that stops the job as a cancel does once its `timeout_s` has passed."""
+        if run.job.timeout_s is None:
+            return None
+
+        def time_out() -> None:
+            if not run.ended:
+                run.timed_out = True
+                self._ask_to_stop(run)
+
+        timer = gevent.get_hub().loop.timer(run.job.timeout_s)
+        timer.start(time_out)
+        return timer
 
     def _report(self, run: _Run) -> None:
         """Publish the job's progress as it is now. A throttle's timer calls this from the
@@ -267,7 +314,7 @@ class JobRunner:
 
     def _send_progress(self, run: _Run) -> None:
         """A progress commit that finds the job ended elsewhere stops the job here."""
-        if run.job.terminal or self.store.commit(run.job, JobState.RUNNING, "progress", self.holder):
+        if run.ended or self.store.commit(run.job, JobState.RUNNING, "progress", self.holder):
             return
         if run.greenlet is gevent.getcurrent():
             raise Interrupted()
@@ -293,12 +340,16 @@ class JobRunner:
     # State changes ----------------------------------------------------------------
 
     def _finish(self, run: _Run, state: JobState, error: str | None = None) -> None:
-        """End a job running here; the last progress goes before the state event."""
-        if run.job.terminal:
+        """End this attempt of a job running here: the job ends in `state`, or waits for
+        another attempt (`Job.end_attempt`). The last progress goes before the state event."""
+        if run.ended:
             return  # e.g. interrupted by shutdown while its greenlet unwound
         if run.throttle is not None:
             run.throttle.flush()
-        self._end(run.job, state, error, self.holder)
+        run.ended = True
+        previous = run.job.state
+        run.job.end_attempt(state, error)
+        self._committed(run.job, previous, self.holder)
 
     def _end(self, job: Job, state: JobState, error: str | None = None, holder: str = "") -> bool:
         """Stop `job` in `state` and commit it; False if it had moved on meanwhile."""

@@ -11,7 +11,9 @@ from .limits import OwnerLimits
 from .memory_store import MemoryStore
 from .registry import KindRegistry, default_registry
 from .results import ResultStore
+from .errors import ProgressError
 from .runner import JobRunner
+from .schedules import Schedule, Scheduler
 from .store import JobStore, QueueLimits
 from .streams import StreamService
 
@@ -32,6 +34,12 @@ class ServiceOptions:
     limits: OwnerLimits = OwnerLimits()
     redis_url: str | None = None
     """Keep jobs, queue and events in Redis, shared by several workers (`progress.redis_backend`)."""
+    schedules: tuple[Schedule, ...] = ()
+    """Periodic schedules besides those declared with the kinds (e.g. `cleanup`'s, from settings)."""
+
+
+class InvalidSchedule(ValueError):
+    """A schedule names no kind or params its kind refuses; the message names the schedule."""
 
 
 class ProgressService:
@@ -52,7 +60,19 @@ class ProgressService:
         self.streams = StreamService(self.store, self.hub, retry_ms=options.retry_ms,
                                      heartbeat_s=options.heartbeat_s,
                                      streams_per_owner=options.limits.streams)
+        self.scheduler = Scheduler(self._checked((*self.registry.schedules, *options.schedules)),
+                                   self.runner, self.store)
         self.runner.start()
+        self.scheduler.start()
+
+    def _checked(self, schedules: tuple[Schedule, ...]) -> tuple[Schedule, ...]:
+        """Every schedule's kind and params, checked at start rather than at its first run."""
+        for schedule in schedules:
+            try:
+                self.registry.validate(schedule.kind, schedule.params)
+            except ProgressError as error:
+                raise InvalidSchedule(f"schedule {schedule.name}: {error.message}") from None
+        return schedules
 
     @property
     def stopping(self) -> bool:
@@ -67,6 +87,7 @@ class ProgressService:
 
     def shutdown(self, grace: float = defaults.SHUTDOWN_GRACE_S) -> None:
         """SIGTERM: refuse new jobs, interrupt what is left after `grace`, end every stream."""
+        self.scheduler.stop()
         self.runner.shutdown(grace)
         if not self.store.durable:  # the jobs are gone, so their files go too
             self.results.remove_all()
@@ -74,7 +95,8 @@ class ProgressService:
 
 def open_store(options: ServiceOptions) -> JobStore:
     """Redis with `redis_url`; else memory, journaled to the SQLite file `jobs_db` unless `:memory:`."""
-    limits = QueueLimits(options.concurrency, options.queue_size, options.limits.queued)
+    limits = QueueLimits(options.concurrency, options.queue_size, options.limits.queued,
+                         options.limits.running)
     if options.redis_url:
         from .redis_backend.store import connect
         return connect(options.redis_url, limits)

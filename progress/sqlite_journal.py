@@ -14,6 +14,9 @@ import itertools
 import logging
 import os
 import sqlite3
+import time
+from collections.abc import Callable
+from typing import Any
 
 from gevent import get_hub
 from gevent.event import Event as Signal
@@ -22,6 +25,7 @@ from greenlet import getcurrent
 from .events import Event
 from .jobs import Job
 from .memory_store import History, Loaded
+from .store import Submitted
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -39,6 +43,15 @@ CREATE TABLE IF NOT EXISTS events (
     frame BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_of_job ON events (job_id);
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    owner TEXT NOT NULL,
+    key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    job TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    PRIMARY KEY (owner, key)
+);
+CREATE TABLE IF NOT EXISTS schedules (name TEXT PRIMARY KEY, last_due REAL NOT NULL);
 """
 
 log = logging.getLogger("progress.sqlite_journal")
@@ -75,7 +88,8 @@ class SqliteJournal:
                 raise JobsDbInUse(f"{path} is in use by another server; each needs its own") from None
             raise
         self._start_written = False
-        self._pending: dict[tuple[str, object], tuple[Job, Event, bool]] = {}
+        self._pending: dict[tuple[str, object], tuple[Callable[..., None], tuple[Any, ...]]] = {}
+        """Writes for the next group commit, in commit order: (write, its arguments)."""
         self._flush_scheduled = False
         self._batch = Batch()
         self._failure: Exception | None = None
@@ -93,6 +107,11 @@ class SqliteJournal:
             if progress_id is not None:
                 history.progress = Event(progress_id, "progress", job.id, progress_frame, False, job.owner)
                 loaded.last_id = max(loaded.last_id, progress_id)
+        now = time.time()
+        for owner, key, fingerprint, record, expires_at in self._db.execute(
+                "SELECT owner, key, fingerprint, job, expires_at FROM idempotency_keys WHERE expires_at > ?", (now,)):
+            loaded.keys[(owner, key)] = Submitted(fingerprint, Job.from_record(record), expires_at)
+        loaded.schedules = dict(self._db.execute("SELECT name, last_due FROM schedules"))
         owners = {job.id: job.owner for job in loaded.jobs}
         for event_id, job_id, terminal, frame in self._db.execute(
                 "SELECT id, job_id, terminal, frame FROM events ORDER BY id"):
@@ -106,10 +125,21 @@ class SqliteJournal:
         commit; a job's queued progress is replaced by its newest."""
         key = ("progress", job.id) if event.type == "progress" else ("state", event.id)
         self._pending.pop(key, None)  # re-inserted last: writes stay in commit order
-        self._pending[key] = (job, event, new)
+        self._pending[key] = (self._write_change, (job, event, new))
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
         if not self._flush_scheduled:
             self._flush_scheduled = True
             get_hub().loop.run_callback(self._flush)
+
+    def write_key(self, owner: str, key: str, submitted: Submitted) -> None:
+        """Committed with the job it created, in the same transaction."""
+        self._pending[("key", (owner, key))] = (self._write_key, (owner, key, submitted))
+
+    def write_schedule(self, name: str, due: float) -> None:
+        self._pending[("schedule", name)] = (self._write_schedule, (name, due))
+        self._schedule_flush()
 
     def wait_durable(self) -> None:
         """Return once everything written so far is committed to disk (a `202` waits for it)."""
@@ -128,6 +158,10 @@ class SqliteJournal:
         the rest goes in the next turn, so the loop is never held long; whoever waits, waits
         for all of it."""
         self._flush_scheduled = False
+        if not self._pending:  # flushed already (a 202's wait, a close) before this callback ran
+            self._batch.done()
+            self._batch = Batch()
+            return
         keys = list(itertools.islice(self._pending, WRITES_PER_COMMIT))
         writes = [self._pending.pop(key) for key in keys]
         if self._pending:
@@ -138,8 +172,8 @@ class SqliteJournal:
         db = self._db
         try:
             db.execute("BEGIN")
-            for job, event, new in writes:
-                self._write_one(job, event, new)
+            for write, args in writes:
+                write(*args)
             db.execute("COMMIT")
         except Exception as error:  # a full disk, say: every waiter hears of it
             if db.in_transaction:
@@ -150,7 +184,14 @@ class SqliteJournal:
             failure, self._failure = self._failure, None
             batch.done(failure)
 
-    def _write_one(self, job: Job, event: Event, new: bool) -> None:
+    def _write_key(self, owner: str, key: str, submitted: Submitted) -> None:
+        self._db.execute("INSERT OR REPLACE INTO idempotency_keys VALUES (?, ?, ?, ?, ?)",
+                         (owner, key, submitted.fingerprint, submitted.job.to_record(), submitted.expires_at))
+
+    def _write_schedule(self, name: str, due: float) -> None:
+        self._db.execute("INSERT OR REPLACE INTO schedules VALUES (?, ?)", (name, due))
+
+    def _write_change(self, job: Job, event: Event, new: bool) -> None:
         db = self._db
         record = job.to_record()
         if event.type == "progress":
@@ -166,13 +207,14 @@ class SqliteJournal:
             db.execute("UPDATE jobs SET record = ? WHERE id = ?", (record, job.id))
         db.execute("INSERT INTO events VALUES (?, ?, ?, ?)", (event.id, job.id, event.terminal, event.frame))
 
-    def forget(self, job_ids: list[str], floor: int, last_id: int) -> None:
+    def forget(self, job_ids: list[str], floor: int, last_id: int, now: float) -> None:
         """Remembers the newest id too: the next start goes on above it though its events are gone."""
         self._flush_all()
         db = self._db
         db.execute("BEGIN")
         db.executemany("DELETE FROM jobs WHERE id = ?", ((job_id,) for job_id in job_ids))
         db.executemany("DELETE FROM events WHERE job_id = ?", ((job_id,) for job_id in job_ids))
+        db.execute("DELETE FROM idempotency_keys WHERE expires_at <= ?", (now,))
         db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", (("floor", floor), ("last_id", last_id)))
         db.execute("COMMIT")
 

@@ -29,6 +29,32 @@ class QueueLimits:
     concurrency: int
     queue_size: int
     queued_per_owner: int = 0
+    running_per_owner: int = 0
+    """Jobs one owner may run (or have claimed) at once; 0: `concurrency`."""
+
+    @property
+    def owner_slots(self) -> int:
+        return self.running_per_owner or self.concurrency
+
+
+@dataclass(frozen=True)
+class IdempotencyKey:
+    """A submit's `Idempotency-Key`, per owner, and what its body was (a digest)."""
+
+    owner: str
+    key: str
+    fingerprint: str
+
+    conflict_message = "This Idempotency-Key was already used with another request body."
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """What an idempotency key remembers: the body's digest and the job it created."""
+
+    fingerprint: str
+    job: Job
+    expires_at: float
 
 
 class Feed(Protocol):
@@ -62,17 +88,26 @@ class JobStore(Protocol):
     def start(self, feed: Feed, holder: str) -> None:
         """Begin feeding events; end what a stopped process left running (`interrupted`)."""
 
-    def add(self, job: Job) -> Event:
+    def add(self, job: Job, idempotency: IdempotencyKey | None = None) -> Event:
         """Commit a new `queued` job with its first event; `QueueFull` or `RateLimited` if it
-        does not fit in the store's `QueueLimits`."""
+        does not fit in the store's `QueueLimits`. With a key its owner used before (within
+        a day): `AlreadySubmitted` with that job, or `IdempotencyConflict` for another body."""
 
     def commit(self, job: Job, expect: JobState, event_type: str, holder: str) -> Event | None:
         """Store `job` as it is now with its `state` or `progress` event, if the stored job is
         still in state `expect` (and, running or claimed, held by `holder`); else None."""
 
     def claim(self, holder: str) -> Job | None:
-        """Take the oldest queued job for `holder` if the deployment has a free slot; it stays
-        `queued` until `holder` commits `running`."""
+        """Take a due queued job for `holder` if the deployment has a free slot: owners take
+        turns (the owner running the fewest jobs first, below `running_per_owner`), each
+        owner's oldest first. It stays `queued` until `holder` commits `running`."""
+
+    def next_due(self) -> float | None:
+        """When the soonest job waiting for its `run_at` is due (seconds since the epoch)."""
+
+    def schedule_due(self, name: str, due: float) -> bool:
+        """True exactly once per schedule and due time, for whichever process asks first; the
+        first time a schedule is seen its due time is only recorded (no run at first start)."""
 
     def release(self, job_id: str, holder: str) -> None:
         """Give back a claimed job that will not start here; it waits in its place again."""

@@ -30,6 +30,8 @@ TEST_ENV = {
     "LIMIT_STREAMS_PER_OWNER": "0",
     "LIMIT_QUEUED_PER_OWNER": "0",
     "LIMIT_JOBS_PER_MINUTE": "0",
+    "LIMIT_RUNNING_PER_OWNER": "0",
+    "CLEANUP_CRON": "off",
 }
 """Every test server loads the test kinds and heartbeats every second, so tests stay quick;
 per-owner limits are off but where a test is about them (tests/test_limits.py)."""

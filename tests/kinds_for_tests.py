@@ -72,3 +72,29 @@ def chatty(ctx: JobContext, steps: int, message_size: int) -> None:
     for done in range(1, steps + 1):
         ctx.sleep(0.001)
         ctx.report(done, total=steps, message=f"{done:>{message_size}}")
+
+
+@job_kind("flaky", retries=2, retry_backoff_s=0.2, params={
+    "succeed_on": {"type": "integer", "default": 3},
+    "hold_s": {"type": "number", "default": 0},
+})
+def flaky(ctx: JobContext, succeed_on: int, hold_s: float) -> dict:
+    """Fails every attempt before `succeed_on`, each after `hold_s` seconds: retries to watch."""
+    if ctx.job.attempt < succeed_on:
+        ctx.sleep(hold_s)
+        raise ConnectionError(f"attempt {ctx.job.attempt} could not reach the service")
+    return {"attempt": ctx.job.attempt}
+
+
+@job_kind("limited", timeout_s=30, params={"seconds": {"type": "number", "default": 60}})
+def limited(ctx: JobContext, seconds: float) -> None:
+    """Has a time limit of its own, and never checks for cancellation."""
+    stubborn(ctx, seconds)
+
+
+@job_kind("batch", params={"failed": {"type": "integer", "default": 0},
+                           "of": {"type": "integer", "default": 40}})
+def batch(ctx: JobContext, failed: int, of: int) -> dict:
+    """A batch whose first `failed` items of `of` fail: the honest outcome of each mix."""
+    ctx.tally_items(failed, of, "item 1: the address was refused" if failed else None)
+    return {"failed": failed, "of": of}

@@ -8,7 +8,8 @@ import pytest
 from tests.conftest import start_job, wait_for_state
 
 JOB_FIELDS = ["id", "kind", "params", "state", "progress", "created_at", "started_at",
-              "finished_at", "error", "result"]
+              "finished_at", "error", "result", "attempt", "max_attempts", "retry_errors", "run_at",
+              "timeout_s", "failed_items"]
 JOB_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 STATES = {"queued", "running", "succeeded", "failed", "cancelled", "interrupted"}
@@ -20,8 +21,11 @@ def assert_job_shape(job: dict) -> None:
     assert job["state"] in STATES
     assert set(job["progress"]) == {"done", "total", "percent", "message"}
     assert TIMESTAMP.match(job["created_at"])
-    for name in ("started_at", "finished_at"):
+    for name in ("started_at", "finished_at", "run_at"):
         assert job[name] is None or TIMESTAMP.match(job[name])
+    assert 1 <= job["attempt"] <= job["max_attempts"]
+    assert len(job["retry_errors"]) == job["attempt"] - 1
+    assert job["timeout_s"] is None or job["timeout_s"] > 0
 
 
 def post_job(client, body: dict):

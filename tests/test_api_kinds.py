@@ -18,7 +18,9 @@ def test_every_kind_has_a_name_title_description_and_a_closed_2020_12_schema(cli
     kinds = kinds_by_name(client)
     assert {"sleep", "greet"} <= set(kinds)
     for kind in kinds.values():
-        assert set(kind) == {"name", "title", "description", "params"}
+        assert set(kind) == {"name", "title", "description", "params", "retries", "timeout_s"}
+        assert isinstance(kind["retries"], int) and kind["retries"] >= 0
+        assert kind["timeout_s"] is None or kind["timeout_s"] > 0
         assert isinstance(kind["title"], str) and kind["title"]
         assert isinstance(kind["description"], str)
         schema = kind["params"]

@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-SCRIPTS = ("bench.hold", "bench.fanout", "bench.jobs", "bench.looplag", "bench.soak", "bench.store",
+SCRIPTS = ("bench.hold", "bench.fanout", "bench.jobs", "bench.looplag", "bench.soak", "bench.store", "bench.delayed",
            "bench.state_burst")
 
 

@@ -60,6 +60,7 @@ def wait_for_one_stream(client: httpx.Client) -> None:
 @pytest.mark.parametrize(("kind", "params", "status", "said"), [
     ("sleep", ["seconds=0.3", "steps=3"], 0, "succeeded"),
     ("fail", ["message=disk full"], 1, "failed: RuntimeError: disk full"),
+    ("flaky", ["succeed_on=2", "hold_s=0.2"], 0, "attempt 1 failed: ConnectionError: attempt 1 could not"),
     ("unknown_total", ["steps=3"], 0, "succeeded"),
     ("sleep", ["seconds=5000"], 5, "params.seconds must be at most 3600."),
     ("sleep", ["seconds=soon"], 5, "params.seconds must be a number."),

@@ -19,7 +19,7 @@ def test_cleanup_removes_finished_jobs_old_files_and_orphan_results_but_not_runn
     what an unfinished job names or reads stays."""
     data, results = tmp_path / "data", tmp_path / "results"
     server = server_factory({"JOBS_CONCURRENCY": "2", "KINDS_DATA_DIR": str(data),
-                             "RESULTS_DIR": str(results), "CLEANUP_EVERY_S": "0"})
+                             "RESULTS_DIR": str(results)})
     client = server.client()
     finished = [wait_for_state(client, start_job(client, kind, **params)["id"], {"succeeded"})
                 for kind, params in (("sleep", {"seconds": 0, "steps": 1}), ("report", {"rows": 1000}),
@@ -52,7 +52,7 @@ def test_cleanup_removes_finished_jobs_old_files_and_orphan_results_but_not_runn
 
 
 def test_the_server_starts_cleanup_jobs_on_its_own_schedule(server_factory, tmp_path):
-    server = server_factory({"CLEANUP_EVERY_S": "0.5", "CLEANUP_AFTER_S": "0", "KINDS_DATA_DIR": str(tmp_path)})
+    server = server_factory({"CLEANUP_CRON": "* * * * * */1", "CLEANUP_AFTER_S": "0", "KINDS_DATA_DIR": str(tmp_path)})
     client = server.client()
     finished = wait_for_state(client, start_job(client, "sleep", seconds=0, steps=1)["id"], {"succeeded"})
     deadline = time.monotonic() + 15
@@ -61,6 +61,9 @@ def test_the_server_starts_cleanup_jobs_on_its_own_schedule(server_factory, tmp_
         time.sleep(0.1)
     kinds = {job["kind"] for job in client.get("/api/jobs").json()["jobs"]}
     assert kinds <= {"cleanup"}
+    assert client.get("/api/schedules").json() == {"schedules": [
+        {"name": "cleanup", "kind": "cleanup", "params": {}, "cron": "* * * * * */1",
+         "next_run_at": client.get("/api/schedules").json()["schedules"][0]["next_run_at"]}]}
 
 
 @pytest.mark.parametrize("value", [-1, "soon", 10 ** 9])

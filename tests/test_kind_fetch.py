@@ -91,6 +91,13 @@ def run_fetch(client, **params) -> dict:
     return {"job": job, **client.get(job["result"]["url"]).json()}
 
 
+def failed_fetch(client, **params) -> str:
+    """The error of a fetch whose every call failed: such a job fails (issue #13), never a green success."""
+    job = wait_for_state(client, start_job(client, "fetch", **params)["id"], {"succeeded", "failed"}, timeout=60)
+    assert job["state"] == "failed" and job["result"] is None
+    return job["error"]
+
+
 def test_each_url_gets_its_status_size_time_and_attempts_with_retries_where_they_help(fetcher, upstream):
     paths = ["/ok", "/slow", "/flaky/a", "/fail", "/redirect-in", "/redirect-out", "/drop"]
     run = run_fetch(fetcher.client(), urls=[upstream.base + path for path in paths],
@@ -109,13 +116,14 @@ def test_each_url_gets_its_status_size_time_and_attempts_with_retries_where_they
     assert results["/redirect-out"]["attempts"] == 1
     assert results["/drop"]["error"].startswith("RemoteProtocolError")
     assert (results["/drop"]["attempts"], upstream.hits["/drop"]) == (3, 3)
+    assert run["failed"] == 2 and run["job"]["failed_items"] == {"failed": 2, "of": 7}
+    assert run["retried"] == [upstream.base + path for path in ("/flaky/a", "/fail", "/drop")]
 
 
 def test_a_call_that_hangs_is_cut_at_its_timeout_and_retried(fetcher, upstream):
-    (result,) = run_fetch(fetcher.client(), urls=[upstream.base + "/hang"], timeout_s=0.5, retries=1)["results"]
-    assert result["status"] is None
-    assert result["attempts"] == 2
-    assert result["error"].split(":")[0] in ("CallTimedOut", "ReadTimeout")
+    error = failed_fetch(fetcher.client(), urls=[upstream.base + "/hang"], timeout_s=0.5, retries=1)
+    assert error.startswith(f"All 1 items failed; the first: {upstream.base}/hang: ")
+    assert error.split(": ")[2] in ("CallTimedOut", "ReadTimeout")
 
 
 def test_a_fetch_waiting_on_hanging_calls_is_cancelled_promptly(fetcher, upstream):
@@ -135,19 +143,20 @@ def test_without_permission_loopback_is_refused_before_connecting(server_factory
     guarded = server_factory({"FETCH_ALLOWED_HOSTS": "*"})
     hits = upstream.hits["/ok"]
     port = upstream.server_address[1]
-    run = run_fetch(guarded.client(), urls=[upstream.base + "/ok", upstream.base.replace("127.0.0.1", "localhost") + "/ok",
-                                            *(f"http://[{ip}]:{port}/ok" for ip in WRAPPED_LOOPBACK)])
-    errors = [result["error"] for result in run["results"]]
-    assert errors[0] == "not allowed: 127.0.0.1 resolves to 127.0.0.1, a private or reserved address"
-    assert errors[1].startswith("not allowed: localhost resolves to ")
-    for ip, error in zip(WRAPPED_LOOPBACK, errors[2:]):
-        assert error.startswith(f"not allowed: {ip} resolves to ") and error.endswith(", a private or reserved address")
+    client = guarded.client()
+    assert failed_fetch(client, urls=[upstream.base + "/ok"]).endswith(
+        "not allowed: 127.0.0.1 resolves to 127.0.0.1, a private or reserved address")
+    assert "not allowed: localhost resolves to " in failed_fetch(
+        client, urls=[upstream.base.replace("127.0.0.1", "localhost") + "/ok"])
+    for ip in WRAPPED_LOOPBACK:
+        error = failed_fetch(client, urls=[f"http://[{ip}]:{port}/ok"])
+        assert f"not allowed: {ip} resolves to " in error and error.endswith(", a private or reserved address")
     assert upstream.hits["/ok"] == hits
 
 
 def test_with_the_default_empty_allow_list_no_host_is_called(client):
-    (result,) = run_fetch(client, urls=["http://example.com/"])["results"]
-    assert result["error"] == "not allowed: example.com is not on FETCH_ALLOWED_HOSTS"
+    assert failed_fetch(client, urls=["http://example.com/"]) == \
+        "All 1 items failed; the first: http://example.com/: not allowed: example.com is not on FETCH_ALLOWED_HOSTS"
 
 
 @pytest.mark.parametrize("host, allowed, expected", [

@@ -15,7 +15,7 @@ from web.settings import SettingsError, load_settings
     ("FETCH_ALLOWED_HOSTS", "https://api.example.com",
      "FETCH_ALLOWED_HOSTS: expected host names, *.domain or * joined by commas, "
      "'https://api.example.com' is not one, got 'https://api.example.com'"),
-    ("CLEANUP_EVERY_S", "-1", "CLEANUP_EVERY_S: expected a number of seconds from 0 up to 31536000, got '-1'"),
+    ("CLEANUP_CRON", "hourly", "CLEANUP_CRON: expected a cron expression of five fields such as '0 * * * *', got 'hourly'"),
     ("CLEANUP_AFTER_S", "a day", "CLEANUP_AFTER_S: expected a number of seconds from 0 up to 31536000, got 'a day'"),
 ])
 def test_a_bad_kind_setting_names_the_variable_and_the_value(variable, value, expected):

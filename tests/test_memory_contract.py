@@ -15,6 +15,7 @@ from tests.test_api_jobs import *  # noqa: F403
 from tests.test_api_results import *  # noqa: F403
 from tests.test_cancel import *  # noqa: F403
 from tests.test_resume import *  # noqa: F403
+from tests.test_retries_and_timing import *  # noqa: F403
 from tests.test_streams_events import *  # noqa: F403
 
 

@@ -340,3 +340,18 @@ def test_the_per_owner_limits_hold_for_the_whole_deployment(server_factory, redi
         assert client.post("/api/jobs", json={"kind": "sleep", "params": {"seconds": 0}}).status_code == 202
     too_many = third.post("/api/jobs", json={"kind": "sleep", "params": {"seconds": 0}})
     assert too_many.status_code == 429 and int(too_many.headers["Retry-After"]) > 0
+
+
+def test_a_retried_job_whose_worker_is_killed_resumes_on_another_worker(server_factory, redis_server,
+                                                                         pinned_factory):
+    """Issue #13: a kind with retries goes back to the queue when its worker dies, not `interrupted`."""
+    server = server_factory(env={"REDIS_URL": redis_server.url}, args=("--workers", "3"))
+    pins = pinned_factory(server)
+    client, _ = pins.client()
+    job = start_job(client, "flaky", succeed_on=2, hold_s=30)  # attempt 1 holds; attempt 2 succeeds
+    victim = runner_of(server, job["id"])
+    os.kill(victim, signal.SIGKILL)
+    survivor, _ = pins.client(avoid={victim})
+    final = wait_for_state(survivor, job["id"], {"succeeded", "failed", "interrupted"}, timeout=30)
+    assert final["state"] == "succeeded" and final["attempt"] == 2
+    assert final["retry_errors"] == ["The worker running the job stopped without finishing it."]

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from progress.access import EVERYONE, Owner
-from progress.errors import QueueFull, RateLimited
+from progress.errors import AlreadySubmitted, IdempotencyConflict, QueueFull, RateLimited
 from progress.jobs import Job, JobState
 from progress.memory_store import STOPPED_WHILE_RUNNING, MemoryStore
 from progress.sqlite_journal import JobsDbInUse, SqliteJournal
-from progress.store import QueueLimits
+from progress.store import IdempotencyKey, QueueLimits
 
 LIMITS = QueueLimits(concurrency=2, queue_size=3)
 HOLDER = "here"
@@ -220,3 +220,32 @@ def test_a_restart_keeps_resumes_from_beyond_the_state_window_taking_a_snapshot(
     assert again.view_all(first.id - 1, EVERYONE).missed is None  # the window of 2 lost the first
     assert [event.id for event in again.view_all(first.id, EVERYONE).missed] == [second.id, third.id]
     again.close()
+
+
+def test_a_delayed_job_is_claimed_only_once_due_and_next_due_says_when(open_store):
+    store = open_store()
+    later = Job("sleep", {}, run_at=time.time() + 0.2)
+    store.add(later)
+    now = add(store)
+    assert store.next_due() == later.run_at
+    assert store.claim(HOLDER).id == now.id
+    assert store.claim(HOLDER) is None
+    time.sleep(0.25)
+    assert store.claim(HOLDER).id == later.id and store.next_due() is None
+
+
+def test_an_idempotency_key_answers_with_its_first_job_and_refuses_another_body(open_store, request):
+    store = open_store()
+    key = IdempotencyKey("ann", "order-1", "digest-a")
+    first = Job("sleep", {}, owner="ann")
+    store.add(first, key)
+    with pytest.raises(AlreadySubmitted) as again:
+        store.add(Job("sleep", {}, owner="ann"), key)
+    assert again.value.job.id == first.id
+    with pytest.raises(IdempotencyConflict):
+        store.add(Job("sleep", {}, owner="ann"), IdempotencyKey("ann", "order-1", "digest-b"))
+    store.add(Job("sleep", {}, owner="bob"), IdempotencyKey("bob", "order-1", "digest-a"))  # per owner
+    assert store.counts()[JobState.QUEUED] == 2
+    if request.node.callspec.params["open_store"] == "sqlite":
+        with pytest.raises(AlreadySubmitted):  # the key outlives a restart
+            open_store().add(Job("sleep", {}, owner="ann"), key)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, send_file
@@ -16,10 +17,10 @@ from progress.jobs import JobState
 from .admission import admit
 from .auth import current_owner
 from .errors import ApiError
+from .submit_options import FIELDS, idempotency_key, submit_options
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
-_JOB_FIELDS = {"kind", "params"}
 _STATES = ", ".join(state.value for state in JobState)
 
 
@@ -35,17 +36,30 @@ def list_kinds() -> Response:
     return jsonify(kinds=[kind.to_dict() for kind in service_of().registry.visible(current_owner())])
 
 
+@api.get("/schedules")
+def list_schedules() -> Response:
+    """The schedules of the kinds this owner may see (an admin-only kind's are an admin's business)."""
+    now, service, viewer = time.time(), service_of(), current_owner()
+    return jsonify(schedules=[schedule.to_dict(now) for schedule in service.scheduler.schedules
+                              if service.registry.get(schedule.kind).visible_to(viewer)])
+
+
 @api.post("/jobs")
 def create_job() -> tuple[Response, int, dict[str, str]]:
     body = _json_object_body()
-    unknown = sorted(set(body) - _JOB_FIELDS)
+    unknown = sorted(set(body) - FIELDS)
     if unknown:
-        raise ApiError("bad_request", f"The field {unknown[0][:60]!r} is not allowed; send only kind and params.")
+        raise ApiError("bad_request", f"The field {unknown[0][:60]!r} is not allowed; send kind, params "
+                                      "and optionally run_at or delay_s, and timeout_s.")
     kind = body.get("kind")
     if not isinstance(kind, str):
         raise ApiError("bad_request", "The field kind is required and must be a string.")
-    admit(service_of(), kind, body.get("params", {}), current_owner())
-    job = service_of().runner.submit(kind, body.get("params", {}), current_owner())
+    options = submit_options(body)
+    owner = current_owner()
+    admit(service_of(), kind, body.get("params", {}), owner)
+    idempotency = idempotency_key(request.headers.get("Idempotency-Key"), owner.name, body)
+    job = service_of().runner.submit(kind, body.get("params", {}), owner, run_at=options.run_at,
+                                     timeout_s=options.timeout_s, idempotency=idempotency)
     return jsonify(job.to_dict()), 202, {"Location": f"/api/jobs/{job.id}"}
 
 

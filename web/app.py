@@ -12,12 +12,13 @@ from progress import defaults
 from progress.flask_adapter import ProgressExtension, service_of
 from progress.limits import OwnerLimits
 from progress.registry import KindRegistry
-from progress.service import ServiceOptions
+from progress.service import InvalidSchedule, ServiceOptions
 from progress.sqlite_journal import JobsDbInUse
 
 from .allowed_hosts import install_allowed_hosts
 from .auth import OwnerOfRequest, install_access_control
 from .data_folder import resolve_data_paths
+from .kinds_environment import install_kinds_environment, settings_schedules
 from .kinds_environment import install_kinds_environment
 from .proxy import ForwardedHeaders
 from .request_log import install_request_log
@@ -52,8 +53,10 @@ def create_app(settings: Settings | None = None, registry: KindRegistry | None =
         jobs_db=settings.jobs_db,
         limits=OwnerLimits(streams=settings.limit_streams_per_owner,
                            queued=settings.limit_queued_per_owner,
-                           jobs_per_minute=settings.limit_jobs_per_minute),
+                           jobs_per_minute=settings.limit_jobs_per_minute,
+                           running=running_per_owner(settings)),
         redis_url=settings.redis_url,
+        schedules=settings_schedules(settings),
     )
     try:
         ProgressExtension(app, registry=registry, options=options)
@@ -61,6 +64,8 @@ def create_app(settings: Settings | None = None, registry: KindRegistry | None =
         raise SettingsError(f"REDIS_URL: {error}") from None
     except JobsDbInUse as error:
         raise SettingsError(f"JOBS_DB: {error}") from None
+    except InvalidSchedule as error:
+        raise SettingsError(str(error)) from None
     app.wsgi_app = ForwardedHeaders(app.wsgi_app, settings.forwarded_allow_ips)  # behind a proxy: each client's own address
     install_request_log(app)
     install_allowed_hosts(app, settings)  # before any other check: an unknown Host is refused first
@@ -83,6 +88,13 @@ def create_app(settings: Settings | None = None, registry: KindRegistry | None =
     register_error_handlers(app)
     register_outage_handler(app, service_of(app).outage_errors)
     return app
+
+
+def running_per_owner(settings: Settings) -> int:
+    """`LIMIT_RUNNING_PER_OWNER`, or by default half the slots (at least one)."""
+    if settings.limit_running_per_owner is not None:
+        return settings.limit_running_per_owner
+    return max(1, settings.jobs_concurrency // 2)
 
 
 def load_kinds(modules: tuple[str, ...]) -> None:

@@ -7,8 +7,9 @@ get plain values and the runner through `progress.kinds.environment`. This happe
 
 from __future__ import annotations
 
-from progress.kinds import cleanup, environment
+from progress.kinds import environment
 from progress.runner import JobRunner
+from progress.schedules import Schedule
 
 from .settings import Settings
 
@@ -35,7 +36,10 @@ def kinds_config(settings: Settings) -> environment.KindsConfig:
 
 
 def install_kinds_environment(settings: Settings, runner: JobRunner) -> None:
-    """Give the kinds their settings and the runner, and start `cleanup` every `CLEANUP_EVERY_S`."""
+    """Give the kinds their settings and the runner."""
     environment.install(kinds_config(settings), runner)
-    if settings.cleanup_every_s > 0:
-        cleanup.schedule(runner, settings.cleanup_every_s)
+
+
+def settings_schedules(settings: Settings) -> tuple[Schedule, ...]:
+    """`cleanup` at `CLEANUP_CRON` (none when it is empty)."""
+    return (Schedule("cleanup", "cleanup", settings.cleanup_cron),) if settings.cleanup_cron else ()

@@ -59,7 +59,8 @@ class Settings:
     """Hosts `fetch` may call: names, `*.example.com`, or `*` for any; empty: none."""
     fetch_allow_private: bool = False
     """Let `fetch` reach loopback, private and link-local addresses (tests, intranets)."""
-    cleanup_every_s: float = defaults.CLEANUP_EVERY_S
+    cleanup_cron: str = defaults.CLEANUP_CRON
+    """When the server starts `cleanup` (five-field cron, UTC); empty: never on its own."""
     """Start a `cleanup` job this often; 0: never on its own."""
     cleanup_after_s: float = defaults.CLEANUP_AFTER_S
     """`cleanup` removes finished jobs, result files and uploads older than this."""
@@ -78,6 +79,8 @@ class Settings:
     limit_streams_per_owner: int = defaults.LIMIT_STREAMS_PER_OWNER
     limit_queued_per_owner: int = defaults.LIMIT_QUEUED_PER_OWNER
     limit_jobs_per_minute: int = defaults.LIMIT_JOBS_PER_MINUTE
+    limit_running_per_owner: int | None = None
+    """Jobs one owner may run at once; None: half of `jobs_concurrency`, at least 1; 0: no limit."""
     limit_upload_bytes_per_owner: int = defaults.LIMIT_UPLOAD_BYTES_PER_OWNER
     forwarded_allow_ips: TrustedProxies = TrustedProxies.parse(defaults.FORWARDED_ALLOW_IPS)
     """Proxies whose forwarding headers give the client address and scheme (web/proxy.py)."""
@@ -161,6 +164,13 @@ def _text(value: str) -> str:
     return value.strip()
 
 
+def _cron(value: str) -> str:
+    """Five-field cron, or `off` for never."""
+    from progress.schedules import check_cron  # croniter, only when the setting is given
+
+    return "" if value.strip().lower() == "off" else check_cron(value.strip())
+
+
 _LOOPBACK = re.compile(r"^(127\.\d+\.\d+\.\d+|localhost|\[::1\]|::1):\d+$")
 
 
@@ -204,7 +214,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
     "SMTP_SENDER": ("smtp_sender", _text),
     "FETCH_ALLOWED_HOSTS": ("fetch_allowed_hosts", _hosts),
     "FETCH_ALLOW_PRIVATE": ("fetch_allow_private", _flag),
-    "CLEANUP_EVERY_S": ("cleanup_every_s", _seconds(0, 365 * 24 * 3600)),
+    "CLEANUP_CRON": ("cleanup_cron", _cron),
     "CLEANUP_AFTER_S": ("cleanup_after_s", _seconds(0, 365 * 24 * 3600)),
     "API_TOKENS_FILE": ("api_tokens", parse_token_file),
     "SECRET_KEY": ("secret_key", _secret_key),
@@ -214,6 +224,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
     "LIMIT_STREAMS_PER_OWNER": ("limit_streams_per_owner", _integer(0, 1_000_000)),
     "LIMIT_QUEUED_PER_OWNER": ("limit_queued_per_owner", _integer(0, 1_000_000)),
     "LIMIT_JOBS_PER_MINUTE": ("limit_jobs_per_minute", _integer(0, 1_000_000)),
+    "LIMIT_RUNNING_PER_OWNER": ("limit_running_per_owner", _integer(0, 1000)),
     "LIMIT_UPLOAD_BYTES_PER_OWNER": ("limit_upload_bytes_per_owner", _integer(0, 1 << 50)),
     "FORWARDED_ALLOW_IPS": ("forwarded_allow_ips", TrustedProxies.parse),
 }

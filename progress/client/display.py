@@ -29,7 +29,13 @@ def new_progress(console: Console) -> Progress:
 
 
 def describe(job: dict[str, Any]) -> str:
-    return f"{escape(job['kind'])} [dim]{job['id'][:8]}[/] {job['state']}"
+    """Kind, id and state; the attempt once a job was retried, and when a delayed one starts."""
+    line = f"{escape(job['kind'])} [dim]{job['id'][:8]}[/] {job['state']}"
+    if job.get("retry_errors"):
+        line += f" [dark_orange]attempt {job['attempt']} of {job['max_attempts']}[/]"
+    if job["state"] == "queued" and job.get("run_at"):
+        line += f" [dim]starts {escape(job['run_at'])}[/]"
+    return line
 
 
 def show_job(progress: Progress, task: TaskID, job: dict[str, Any]) -> None:
@@ -45,6 +51,8 @@ def summary(job: dict[str, Any]) -> str:
     line = f"[{style}]{escape(job['kind'])} job {job['id']} {job['state']}[/]"
     if job.get("error"):
         line += f": {escape(job['error'])}"
+    for number, error in enumerate(job.get("retry_errors", ()), 1):
+        line += f"\n  [dim]attempt {number} failed: {escape(error)}[/]"
     if job.get("result"):
         line += f" (result: {escape(job['result']['url'])})"
     return line

@@ -1,8 +1,8 @@
 """`cleanup`: forget old finished jobs and remove old uploads, orphan result files, `report`'s
 data sets and `email`'s outbox files.
 
-Runs as a job, so it shows progress like any other; the server also starts one
-every `CLEANUP_EVERY_S` seconds (`schedule`). It never touches an unfinished job:
+Runs as a job, so it shows progress like any other; the server also starts one at
+`CLEANUP_CRON` (a schedule, progress/schedules.py). It never touches an unfinished job:
 the runner forgets finished jobs only, an upload an unfinished job names is kept,
 a result file is removed only when no kept job owns it, and a data set or outbox file
 an unfinished job reads or writes stays. It acts on every owner's data, so only admins
@@ -11,21 +11,16 @@ may start it (issue 15).
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 
-import gevent
-
 from ..context import JobContext
-from ..errors import JobNotFound, ProgressError, ShuttingDown
+from ..errors import JobNotFound
 from ..registry import job_kind
 from ..runner import JobRunner
 from .environment import config, job_runner
 from .report import data_set_file
 from .upload_store import upload_folder
-
-log = logging.getLogger("progress.kinds.cleanup")
 
 REMOVE_CHUNK = 200
 """Files removed per step, between progress reports and cancel checks."""
@@ -67,22 +62,6 @@ def cleanup(ctx: JobContext, older_than_s: float | None) -> dict:
             done += len(chunk)
             ctx.report(done, message=f"{sum(removed[name] for name in old)} old files removed")
     return {**removed, "older_than_s": age}
-
-
-def schedule(runner: JobRunner, every_s: float) -> gevent.Greenlet:
-    """Start a `cleanup` job every `every_s` seconds until the server stops taking jobs."""
-
-    def start_cleanups() -> None:
-        while True:
-            gevent.sleep(every_s)
-            try:
-                runner.submit("cleanup", {})
-            except ShuttingDown:
-                return
-            except ProgressError as error:  # the queue is full, say: try again next time
-                log.warning("cleanup not started: %s", error)
-
-    return gevent.spawn(start_cleanups)
 
 
 def _uploads_in_use(runner: JobRunner, paths: list[str]) -> set[str]:

@@ -66,7 +66,7 @@ def fetch(ctx: JobContext, urls: list[str], concurrency: int, timeout_s: float, 
         call = calls.spawn(_call, slots, http, url, settings.fetch_allowed_hosts, timeout_s, retries)
         call.rawlink(ended.put)
         index_of[call] = index
-    results: list[dict[str, Any] | None] = [None] * len(urls)
+    results: list[dict[str, Any]] = [{}] * len(urls)
     failed = 0
     try:
         for done in range(1, len(urls) + 1):
@@ -77,7 +77,10 @@ def fetch(ctx: JobContext, urls: list[str], concurrency: int, timeout_s: float, 
     finally:
         calls.kill()
         http.close()
-    return {"results": results}
+    first_error = next((f"{result['url']}: {result['error']}" for result in results if result["error"]), None)
+    ctx.tally_items(failed, len(urls), first_error)
+    retried = [result["url"] for result in results if result["attempts"] > 1]
+    return {"results": results, "failed": failed, "retried": retried}
 
 
 def _next_ended(ctx: JobContext, ended: Queue) -> gevent.Greenlet:

@@ -98,6 +98,7 @@ class Monitor:
     def settle(self) -> None:
         """Jobs this worker ran when Redis went away: their greenlets are gone, so end them."""
         for job_id in list(self.store.unsettled):
+            self.store.release(job_id, self.store.holder)  # claimed, never started: it waits again
             self._interrupt(job_id, self.store.holder, LOST_CONTACT)
             self.store.unsettled.discard(job_id)
 

@@ -11,7 +11,11 @@ replicas) is assumed, not Redis Cluster. The layout:
     state, owner, worker  hashes: job id -> state, owner, worker running it
     claims                hash: job id -> worker that took it from the queue to start it
     created, in:<state>   sorted sets by creation order, for lists newest first and counts
-    queue                 sorted set of queued jobs no worker took yet, oldest first
+    queue                 sorted set of due queued jobs no worker took yet, oldest first
+    delayed               sorted set of queued jobs waiting for their `run_at` (ms), soonest first
+    idem:<owner>:<key>    an Idempotency-Key: the body's digest and the job it created (24 h)
+    schedules             hash: schedule name -> the newest due time it fired for
+    busy_by               hash: owner -> jobs running or claimed, for the per-owner share
     finished              sorted set by finish time in ms, for retention
     queued_by             hash: owner -> queued jobs
     runs:<worker>         set of the jobs a worker runs
@@ -49,12 +53,20 @@ end
 COMMIT = _PRELUDE + """
 -- ARGV: prefix, job id, expected state ('' for a new job), new state, record, event type,
 -- event entry after its id, slot holder ('' = any), owner, terminal ('1'/'0'),
--- finished ms, stream maxlen, concurrency, queue size, per-owner queued limit, state history
+-- finished ms, stream maxlen, concurrency, queue size, per-owner queued limit, state history,
+-- run_at ms ('' = at once), idempotency key ('' = none), body digest, key seconds
 local id, expect, new, record = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local kind, rest, holder, owner = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 local current = redis.call('HGET', P .. 'state', id)
+if expect == '' and ARGV[18] ~= '' then
+  local prior = redis.call('GET', P .. 'idem:' .. owner .. ':' .. ARGV[18])
+  if prior then
+    if string.sub(prior, 1, #ARGV[19] + 1) == ARGV[19] .. '\\n' then return -4 end
+    return -5
+  end
+end
 if expect == '' then
-  local queued = redis.call('ZCARD', P .. 'queue')
+  local queued = redis.call('ZCARD', P .. 'queue') + redis.call('ZCARD', P .. 'delayed')
   local busy = redis.call('ZCARD', P .. 'in:running') + redis.call('HLEN', P .. 'claims')
   local concurrency, size = tonumber(ARGV[13]), tonumber(ARGV[14])
   local free = math.max(0, concurrency - busy)
@@ -77,18 +89,33 @@ local seq
 if expect == '' then
   seq = redis.call('INCR', P .. 'seq')
   redis.call('ZADD', P .. 'created', seq, id)
-  redis.call('ZADD', P .. 'queue', seq, id)
   redis.call('HSET', P .. 'owner', id, owner)
-  redis.call('HINCRBY', P .. 'queued_by', owner, 1)
+  if ARGV[18] ~= '' then
+    redis.call('SET', P .. 'idem:' .. owner .. ':' .. ARGV[18], ARGV[19] .. '\\n' .. id .. '\\n' .. record,
+               'EX', ARGV[20])
+  end
 else
   seq = redis.call('ZSCORE', P .. 'created', id)
+end
+if new == 'queued' and expect ~= 'queued' then  -- a new job, or another attempt of one
+  if ARGV[17] ~= '' then
+    redis.call('ZADD', P .. 'delayed', ARGV[17], id)
+  else
+    redis.call('ZADD', P .. 'queue', seq, id)
+  end
+  redis.call('HINCRBY', P .. 'queued_by', owner, 1)
 end
 if new ~= expect then
   if expect ~= '' then redis.call('ZREM', P .. 'in:' .. expect, id) end
   redis.call('ZADD', P .. 'in:' .. new, seq, id)
   redis.call('HSET', P .. 'state', id, new)
+  local was_busy = expect == 'running' or (expect == 'queued' and redis.call('HEXISTS', P .. 'claims', id) == 1)
+  if was_busy and new ~= 'running' then
+    redis.call('HINCRBY', P .. 'busy_by', owner, -1)
+  end
   if expect == 'queued' then
     redis.call('ZREM', P .. 'queue', id)
+    redis.call('ZREM', P .. 'delayed', id)
     redis.call('HDEL', P .. 'claims', id)
     if redis.call('HINCRBY', P .. 'queued_by', owner, -1) <= 0 then
       redis.call('HDEL', P .. 'queued_by', owner)
@@ -128,14 +155,35 @@ return event_id
 """
 
 CLAIM = _PRELUDE + """
--- ARGV: prefix, worker, concurrency. Takes the oldest queued job if the deployment has a
--- free slot; the job stays `queued` (claimed) until the worker commits `running`.
+-- ARGV: prefix, worker, concurrency, jobs per owner. Takes a due queued job if the deployment
+-- has a free slot; the job stays `queued` (claimed) until the worker commits `running`.
+-- Delayed jobs whose time came join the queue in their creation order first. Owners take
+-- turns: of the first 500 queued jobs, the oldest of the owner running the fewest (and fewer
+-- than their share) is taken.
 local busy = redis.call('ZCARD', P .. 'in:running') + redis.call('HLEN', P .. 'claims')
 if busy >= tonumber(ARGV[3]) then return false end
-local head = redis.call('ZRANGE', P .. 'queue', 0, 0)[1]
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+for _, due in ipairs(redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', now_ms, 'LIMIT', 0, 100)) do
+  redis.call('ZREM', P .. 'delayed', due)
+  redis.call('ZADD', P .. 'queue', redis.call('ZSCORE', P .. 'created', due), due)
+end
+local share, head, head_owner, fewest = tonumber(ARGV[4]), nil, nil, nil
+local seen = {}
+for _, id in ipairs(redis.call('ZRANGE', P .. 'queue', 0, 499)) do
+  local owner = redis.call('HGET', P .. 'owner', id)
+  if owner and not seen[owner] then
+    seen[owner] = true
+    local busy_of = tonumber(redis.call('HGET', P .. 'busy_by', owner) or '0')
+    if busy_of < share and (fewest == nil or busy_of < fewest) then
+      head, head_owner, fewest = id, owner, busy_of
+    end
+  end
+end
 if not head then return false end
 redis.call('ZREM', P .. 'queue', head)
 redis.call('HSET', P .. 'claims', head, ARGV[2])
+redis.call('HINCRBY', P .. 'busy_by', head_owner, 1)
 return redis.call('GET', P .. 'job:' .. head)
 """
 
@@ -144,8 +192,19 @@ RELEASE = _PRELUDE + """
 local id = ARGV[2]
 if redis.call('HGET', P .. 'claims', id) ~= ARGV[3] then return 0 end
 redis.call('HDEL', P .. 'claims', id)
+redis.call('HINCRBY', P .. 'busy_by', redis.call('HGET', P .. 'owner', id), -1)
 redis.call('ZADD', P .. 'queue', redis.call('ZSCORE', P .. 'created', id), id)
 return 1
+"""
+
+SCHEDULE_DUE = """
+-- KEYS: the schedules hash; ARGV: name, due time. 1 exactly once per name and due time; a
+-- name seen for the first time is recorded without firing (0).
+local last = redis.call('HGET', KEYS[1], ARGV[1])
+if last and tonumber(last) >= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if last then return 1 end
+return 0
 """
 
 VIEW_JOB = _PRELUDE + """
@@ -247,6 +306,7 @@ class Scripts:
         self.commit: Script = client.register_script(COMMIT)
         self.claim: Script = client.register_script(CLAIM)
         self.release: Script = client.register_script(RELEASE)
+        self.schedule_due: Script = client.register_script(SCHEDULE_DUE)
         self.view_job: Script = client.register_script(VIEW_JOB)
         self.view_all: Script = client.register_script(VIEW_ALL)
         self.forget: Script = client.register_script(FORGET)

@@ -9,6 +9,7 @@ and ends the jobs of workers that died.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -17,12 +18,12 @@ from redis.client import Pipeline
 
 from .. import defaults
 from ..access import EVERYONE, Owner
-from ..errors import QueueFull, RateLimited
+from ..errors import AlreadySubmitted, IdempotencyConflict, QueueFull, RateLimited
 from ..events import AllView, Event, JobView, visible
 from ..jobs import Job, JobState, job_json
 from ..limits import CreationRate
 from ..outage import Outage
-from ..store import Feed, QueueLimits
+from ..store import Feed, IdempotencyKey, QueueLimits
 from .bus import Bus
 from .connection import Connection, check_reachable
 from .limits import RedisRateLimiter
@@ -36,7 +37,7 @@ STREAM_MAXLEN = 10_000
 BATCH = 200
 """Records fetched per round trip when a list is filtered."""
 
-_LOST_RACE, _QUEUE_FULL, _OWNER_LIMIT = -1, -2, -3
+_LOST_RACE, _QUEUE_FULL, _OWNER_LIMIT, _KEY_USED, _KEY_CONFLICT = -1, -2, -3, -4, -5
 
 
 def connect(url: str, limits: QueueLimits) -> RedisStore:
@@ -86,8 +87,12 @@ class RedisStore:
 
     # Writes -------------------------------------------------------------------------
 
-    def add(self, job: Job) -> Event:
-        outcome, event = self._commit(job, None, "state", "")
+    def add(self, job: Job, idempotency: IdempotencyKey | None = None) -> Event:
+        outcome, event = self._commit(job, None, "state", "", idempotency)
+        if outcome == _KEY_USED:
+            raise AlreadySubmitted(self._first_job_of(idempotency))  # type: ignore[arg-type]
+        if outcome == _KEY_CONFLICT:
+            raise IdempotencyConflict(IdempotencyKey.conflict_message)
         if outcome == _QUEUE_FULL:
             raise QueueFull(f"{self._limits.queue_size} jobs are already waiting; try again later.",
                             retry_after=defaults.QUEUE_FULL_RETRY_AFTER_S)
@@ -105,20 +110,39 @@ class RedisStore:
             raise
         return None if outcome == _LOST_RACE else event
 
-    def _commit(self, job: Job, expect: JobState | None, event_type: str, holder: str) -> tuple[int, Event]:
+    def _first_job_of(self, idempotency: IdempotencyKey) -> Job:
+        """The job a used key created: as it is now, or as it was if forgotten since."""
+        value = self.client.get(self._key(f"idem:{idempotency.owner}:{idempotency.key}"))
+        _, job_id, record = value.decode().split("\n", 2)
+        return self.get(job_id) or Job.from_record(record)
+
+    def _commit(self, job: Job, expect: JobState | None, event_type: str, holder: str,
+                idempotency: IdempotencyKey | None = None) -> tuple[int, Event]:
         """Store the job and publish its event in one script; negative codes say why not."""
         data = job_json(job)
         limits = self._limits
+        waits = job.state is JobState.QUEUED and not job.due(time.time())
         outcome = self.scripts.commit(args=[
             self._prefix, job.id, expect.value if expect else "", job.state.value, job.to_record(),
             event_type, entry_rest(event_type, job, data), holder, job.owner,
             "1" if job.terminal else "0", int((job.finished_at or 0) * 1000), STREAM_MAXLEN,
-            limits.concurrency, limits.queue_size, limits.queued_per_owner, defaults.STATE_HISTORY])
+            limits.concurrency, limits.queue_size, limits.queued_per_owner, defaults.STATE_HISTORY,
+            int(job.run_at * 1000) if waits else "",  # type: ignore[operator]
+            idempotency.key if idempotency else "", idempotency.fingerprint if idempotency else "",
+            int(defaults.IDEMPOTENCY_KEEP_S)])
         return outcome, Event.of(outcome, event_type, job, data)
 
     def claim(self, holder: str) -> Job | None:
-        record = self.scripts.claim(args=[self._prefix, holder, self._limits.concurrency])
+        record = self.scripts.claim(args=[self._prefix, holder, self._limits.concurrency,
+                                          self._limits.owner_slots])
         return Job.from_record(record) if record else None
+
+    def next_due(self) -> float | None:
+        soonest = self.client.zrange(self._key("delayed"), 0, 0, withscores=True)
+        return soonest[0][1] / 1000 if soonest else None
+
+    def schedule_due(self, name: str, due: float) -> bool:
+        return self.scripts.schedule_due(keys=[self._key("schedules")], args=[name, repr(due)]) == 1
 
     def release(self, job_id: str, holder: str) -> None:
         self.scripts.release(args=[self._prefix, job_id, holder])
@@ -128,13 +152,13 @@ class RedisStore:
         self.client.xadd(self._key("control"), {"cancel": job_id}, maxlen=1000, approximate=True)
 
     def interrupt_held(self, job_id: str, holder: str, error: str) -> Job | None:
-        """End a job `holder` held and can no longer finish; exactly one caller wins."""
+        """End a job `holder` ran and can no longer finish, or queue it for another attempt;
+        exactly one caller wins."""
         job = self.get(job_id)
-        if job is None or job.terminal:  # forgotten, or lost with a Redis that restarted empty
+        if job is None or job.state is not JobState.RUNNING:  # forgotten, or lost with a Redis that restarted empty
             return None
-        previous = job.state
-        job.stop(JobState.INTERRUPTED, error)
-        return job if self.commit(job, previous, "state", holder) else None
+        job.end_attempt(JobState.INTERRUPTED, error)
+        return job if self.commit(job, JobState.RUNNING, "state", holder) else None
 
     # Reads --------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 // The pages' entry point: the dashboard (one stream for every job) or one job's page.
 
 import { showKindForms } from "./forms.js";
-import { handleCancelClicks, isTerminal } from "./jobcard.js";
+import { formatDuration, handleCancelClicks, isTerminal } from "./jobcard.js";
 import { JobList } from "./joblist.js";
 import { LiveStream, connectionIndicator } from "./stream.js";
 
@@ -24,6 +24,39 @@ function dashboard() {
   }, connectionIndicator(byId("connection")));
   stream.open();
   showKindForms(byId("kinds"), byId("kinds-status"), (job) => jobs.put(job));
+  showSchedules(byId("schedules"), byId("schedule-list"));
+}
+
+/** The periodic schedules and when each runs next, as text; read again once one is due. */
+async function showSchedules(section, list) {
+  const response = await fetch("/api/schedules", { headers: { Accept: "application/json" } }).catch(() => null);
+  if (!response?.ok) return;
+  const { schedules } = await response.json();
+  section.hidden = schedules.length === 0;
+  list.replaceChildren(...schedules.map((schedule) => {
+    const item = document.createElement("li");
+    const name = document.createElement("strong");
+    name.textContent = schedule.name;
+    const cron = document.createElement("code");
+    cron.textContent = schedule.cron;
+    const next = document.createElement("span");
+    next.className = "schedule-next";
+    next.dataset.at = schedule.next_run_at;
+    item.append(name, cron, next);
+    return item;
+  }));
+  const tick = () => {
+    const now = Date.now();
+    let due = false;
+    for (const next of list.querySelectorAll(".schedule-next")) {
+      const left = Date.parse(next.dataset.at) - now;
+      due ||= left < 0;
+      next.textContent = left > 0 ? `next run in ${formatDuration(left)}` : "running now";
+    }
+    if (due) setTimeout(() => showSchedules(section, list), 1000);
+    else setTimeout(tick, 1000);
+  };
+  tick();
 }
 
 function jobPage() {

@@ -9,8 +9,10 @@ const STATE_LABELS = {
 
 export const isTerminal = (state) => TERMINAL.has(state);
 
-/** True when `next` may replace `known`: states only move forward and `done` never decreases. */
+/** True when `next` may replace `known`: a later attempt wins; within one, states only move
+ * forward and `done` never decreases. */
 export function isNewer(next, known) {
+  if ((next.attempt ?? 1) !== (known.attempt ?? 1)) return (next.attempt ?? 1) > (known.attempt ?? 1);
   const rank = (job) => STATE_RANK[job.state] ?? 2;
   if (rank(next) !== rank(known)) return rank(next) > rank(known);
   if (isTerminal(known.state)) return false; // a terminal job never changes again
@@ -35,6 +37,8 @@ export function createCard(template, jobId) {
     elapsed: find(".job-elapsed"),
     eta: find(".job-eta"),
     error: find(".job-error"),
+    attempt: find(".job-attempt"),
+    limit: find(".job-limit"),
     cancel: find('[data-action="cancel"]'),
     result: find(".job-result"),
   };
@@ -47,11 +51,14 @@ export function updateCard(card, job) {
   card.job = job;
   card.root.dataset.state = job.state;
   card.link.textContent = job.kind;
-  card.state.textContent = STATE_LABELS[job.state] ?? job.state;
+  card.state.textContent = stateLabel(job);
+  if (job.failed_items) card.root.dataset.outcome = "partial"; // the warning colour, never plain green
   showProgress(card, job.progress);
   card.params.textContent = formatParams(job.params);
   card.error.textContent = job.error ?? "";
   card.error.hidden = !job.error;
+  showAttempt(card, job);
+  card.limit.textContent = job.timeout_s ? `Time limit ${formatDuration(job.timeout_s * 1000)}` : "";
   if (job.result) {
     card.result.href = job.result.url;
     card.result.textContent = "Download result";
@@ -64,6 +71,22 @@ export function updateCard(card, job) {
     card.cancel = null;
   }
   tickCard(card, Date.now());
+}
+
+/** "Succeeded, 2 of 40 failed" for a batch whose items partly failed. */
+function stateLabel(job) {
+  const label = STATE_LABELS[job.state] ?? job.state;
+  return job.failed_items ? `${label}, ${job.failed_items.failed} of ${job.failed_items.of} failed` : label;
+}
+
+/** "Attempt 2 of 3" with the error that ended the attempt before, once a job was retried. */
+function showAttempt(card, job) {
+  const retried = (job.retry_errors ?? []).length > 0;
+  card.attempt.hidden = !retried;
+  card.root.classList.toggle("job-retried", retried);
+  if (!retried) return;
+  const last = job.retry_errors[job.retry_errors.length - 1];
+  card.attempt.textContent = `Attempt ${job.attempt} of ${job.max_attempts} · the last one failed: ${last}`;
 }
 
 function showProgress(card, progress) {
@@ -88,7 +111,10 @@ export function tickCard(card, now) {
   const job = card.job;
   const started = Date.parse(job.started_at);
   const finished = Date.parse(job.finished_at);
-  if (job.state === "queued") {
+  const runAt = Date.parse(job.run_at);
+  if (job.state === "queued" && runAt > now) {
+    card.elapsed.textContent = `Starts in ${formatDuration(runAt - now)}`;
+  } else if (job.state === "queued") {
     card.elapsed.textContent = `Waiting ${formatDuration(now - Date.parse(job.created_at))}`;
   } else if (Number.isFinite(started)) {
     const end = Number.isFinite(finished) ? finished : now;
