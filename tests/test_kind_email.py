@@ -83,7 +83,9 @@ def test_a_batch_records_a_bad_address_a_refusal_and_a_dropped_connection_and_go
     finished = wait_for_state(client, job["id"], {"succeeded", "failed"}, timeout=30)
     assert finished["state"] == "succeeded", finished["error"]
     assert finished["progress"]["message"] == "2 sent, 3 failed"
+    assert finished["failed_items"] == {"failed": 3, "of": 5}  # shown as a warning, never plain green
     result = client.get(finished["result"]["url"]).json()
+    assert result["retried"] == ["drop@example.com"]  # the dropped connection, tried again; never the refusal
     assert [sent["to"] for sent in result["sent"]] == ["Ann <ann@example.com>", "bob@example.com"]
     failed = {failure["to"]: failure["error"] for failure in result["failed"]}
     assert failed["not an address"] == "not an e-mail address"
@@ -102,15 +104,13 @@ def test_each_recipient_entry_is_one_address_and_no_header_holds_a_line_break(sm
     before = len(mailbox.messages)
     two_in_one = start_job(client, "email", recipients=["ann@example.com, eve@evil.test", "carl@example.com"])
     broken_subject = start_job(client, "email", recipients=["dora@example.com"], subject="Hi $name\n")
-    results = {}
-    for job in (two_in_one, broken_subject):
-        finished = wait_for_state(client, job["id"], {"succeeded", "failed"}, timeout=30)
-        results[job["id"]] = client.get(finished["result"]["url"]).json()
-    assert results[two_in_one["id"]] == {"sent": [{"to": "carl@example.com", "smtp": f"127.0.0.1:{mailbox.port}"}],
-                                         "failed": [{"to": "ann@example.com, eve@evil.test",
-                                                     "error": "not an e-mail address"}]}
-    assert results[broken_subject["id"]] == {"sent": [], "failed": [{"to": "dora@example.com",
-                                                                     "error": "the subject holds a line break"}]}
+    finished = wait_for_state(client, two_in_one["id"], {"succeeded", "failed"}, timeout=30)
+    assert client.get(finished["result"]["url"]).json() == {
+        "sent": [{"to": "carl@example.com", "smtp": f"127.0.0.1:{mailbox.port}"}],
+        "failed": [{"to": "ann@example.com, eve@evil.test", "error": "not an e-mail address"}], "retried": []}
+    nothing_sent = wait_for_state(client, broken_subject["id"], {"succeeded", "failed"}, timeout=30)
+    assert (nothing_sent["state"], nothing_sent["error"]) == (
+        "failed", "All 1 items failed; the first: dora@example.com: the subject holds a line break")
     assert [message["To"] for message in mailbox.messages[before:]] == ["carl@example.com"]
 
 

@@ -1,8 +1,11 @@
 """`email`: a personalised message to each of a list of recipients, through SMTP or to an outbox.
 
 One failure never stops the batch: a bad address, a refused recipient or a dropped
-connection is recorded with its reason and the next recipient is tried. Settings
-(SMTP_HOST and friends) choose SMTP; without them messages become `.eml` files.
+connection is recorded with its reason and the next recipient is tried. A failure that
+may pass (a dropped connection, a 4xx answer) is retried for that recipient alone, never
+the whole batch. A batch whose every message failed fails; one where some failed
+succeeds with the count (`ctx.tally_items`). Settings (SMTP_HOST and friends) choose SMTP;
+without them messages become `.eml` files.
 """
 
 from __future__ import annotations
@@ -21,6 +24,12 @@ from .mailers import OutboxMailer, SmtpMailer
 
 ADDRESS = re.compile(r"^[^\s@<>()\[\],;:\"\\]+@[^\s@<>()\[\],;:\"\\]+$")
 """A plain `local@domain`: strict on purpose, an odd address is better refused than guessed."""
+
+ITEM_RETRIES = 2
+"""Tries after the first for one recipient whose failure may pass."""
+
+ITEM_BACKOFF_S = 0.5
+"""Wait before a recipient's second try; each later one waits twice as long."""
 
 LINE_BREAK = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 """What Python's e-mail package or a mail server may take for the end of a header line."""
@@ -48,19 +57,52 @@ def email(ctx: JobContext, recipients: list[str], subject: str, body: str) -> di
               else OutboxMailer(settings.folder("outbox"), settings.data_dir))
     sent: list[dict[str, str]] = []
     failed: list[dict[str, str]] = []
+    retried: list[str] = []
     finished = False
     try:
         for number, recipient in enumerate(recipients, 1):
+            delivery = Delivery(mailer)
             try:
                 message = compose(settings.sender, recipient, subject, body)
-                sent.append({"to": recipient, **mailer.deliver(ctx, message)})
+                sent.append({"to": recipient, **delivery.send(ctx, message)})
             except (ValueError, smtplib.SMTPException, OSError) as error:
                 failed.append({"to": recipient, "error": reason(error)})
+            if delivery.tries > 1:
+                retried.append(recipient)
             ctx.report(number, message=f"{len(sent)} sent, {len(failed)} failed")
         finished = True
     finally:
         mailer.close(polite=finished)
-    return {"sent": sent, "failed": failed}
+    first = f"{failed[0]['to']}: {failed[0]['error']}" if failed else None
+    ctx.tally_items(len(failed), len(recipients), first)
+    return {"sent": sent, "failed": failed, "retried": retried}
+
+
+class Delivery:
+    """One recipient's message, tried again after a back-off while its failure may pass."""
+
+    def __init__(self, mailer: OutboxMailer | SmtpMailer) -> None:
+        self.mailer = mailer
+        self.tries = 0
+
+    def send(self, ctx: JobContext, message: EmailMessage) -> dict[str, str]:
+        while True:
+            self.tries += 1
+            try:
+                return self.mailer.deliver(ctx, message)
+            except (smtplib.SMTPException, OSError) as error:
+                if self.tries > ITEM_RETRIES or not may_pass(error):
+                    raise
+            ctx.sleep(ITEM_BACKOFF_S * 2 ** (self.tries - 1))
+
+
+def may_pass(error: Exception) -> bool:
+    """A dropped connection or a 4xx ("try again later") answer; a 5xx refusal is final."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(400 <= code < 500 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 400 <= error.smtp_code < 500
+    return isinstance(error, (smtplib.SMTPServerDisconnected, OSError))
 
 
 def compose(sender: str, recipient: str, subject: str, body: str) -> EmailMessage:
