@@ -178,6 +178,7 @@ class JobRunner:
             gevent.joinall([run.greenlet for run in self._running.values()], timeout=grace)
             for run in list(self._running.values()):
                 if run.job.state is JobState.RUNNING:  # a claimed job never started: it is released
+                    run.cancel_requested.set()  # its next report or check stops it, quietly
                     self._finish(run, JobState.INTERRUPTED, STOPPED_WHILE_RUNNING)
                     self._force_stop(run.job, Interrupted)
             if not self.store.durable:  # nothing waits for a next start: queued jobs end here
@@ -268,8 +269,9 @@ class JobRunner:
         except AllItemsFailed as exc:
             self._finish(run, JobState.FAILED, one_line_error(exc, with_type=False))
         except Exception as exc:
-            log.exception("job %s (%s) failed", job.id, job.kind)
-            self._finish(run, JobState.FAILED, one_line_error(exc))
+            if not run.ended:  # else the runner ended it from outside (shutdown): not the kind's fault
+                log.exception("job %s (%s) failed", job.id, job.kind)
+                self._finish(run, JobState.FAILED, one_line_error(exc))
         else:
             if not run.ended:
                 throttle.flush()  # while the attempt is on: the last progress goes out first
