@@ -48,7 +48,7 @@ class Loaded:
     """Every kept job, in creation order, with its `sequence`."""
     histories: dict[str, History] = field(default_factory=dict)
     keys: dict[tuple[str, str], Submitted] = field(default_factory=dict)
-    """Idempotency keys not yet expired, by (owner, key)."""
+    """Idempotency keys not yet expired, by (owner, key), soonest to expire first."""
     schedules: dict[str, float] = field(default_factory=dict)
     """The newest due time each schedule fired for."""
     last_id: int = 0
@@ -190,7 +190,9 @@ class MemoryStore:
 
     def _remember_key(self, idempotency: IdempotencyKey, job: Job) -> None:
         submitted = Submitted(idempotency.fingerprint, job, time.time() + defaults.IDEMPOTENCY_KEEP_S)
-        self._keys[(idempotency.owner, idempotency.key)] = submitted
+        name = (idempotency.owner, idempotency.key)
+        self._keys.pop(name, None)  # an expired key used again goes last, keeping expiry order
+        self._keys[name] = submitted
         if self._journal is not None:
             self._journal.write_key(idempotency.owner, idempotency.key, submitted)
 
@@ -369,12 +371,21 @@ class MemoryStore:
 
     def forget_finished(self, finished_before: float) -> list[Job]:
         """Expired idempotency keys go too."""
-        now, keys = time.time(), len(self._keys)
-        self._keys = {name: submitted for name, submitted in self._keys.items() if submitted.expires_at > now}
+        now = time.time()
+        expired = self._pop_expired_keys(now)
         forgotten = list(self._pop_finished(finished_before))
-        if self._journal is not None and (forgotten or len(self._keys) < keys):
+        if self._journal is not None and (forgotten or expired):
             self._journal.forget([job.id for job in forgotten], self._floor, self.last_id, now)
         return forgotten
+
+    def _pop_expired_keys(self, now: float) -> int:
+        """Keys are kept in expiry order (each lives the same time), so only the oldest are
+        looked at: the once-a-second retention tick costs nothing while none expires."""
+        expired = 0
+        while self._keys and next(iter(self._keys.values())).expires_at <= now:
+            del self._keys[next(iter(self._keys))]
+            expired += 1
+        return expired
 
     def _pop_finished(self, finished_before: float) -> Iterator[Job]:
         while self._finished and self._finished[0][0] < finished_before:

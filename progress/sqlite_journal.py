@@ -109,7 +109,8 @@ class SqliteJournal:
                 loaded.last_id = max(loaded.last_id, progress_id)
         now = time.time()
         for owner, key, fingerprint, record, expires_at in self._db.execute(
-                "SELECT owner, key, fingerprint, job, expires_at FROM idempotency_keys WHERE expires_at > ?", (now,)):
+                "SELECT owner, key, fingerprint, job, expires_at FROM idempotency_keys WHERE expires_at > ? "
+                "ORDER BY expires_at", (now,)):
             loaded.keys[(owner, key)] = Submitted(fingerprint, Job.from_record(record), expires_at)
         loaded.schedules = dict(self._db.execute("SELECT name, last_due FROM schedules"))
         owners = {job.id: job.owner for job in loaded.jobs}

@@ -249,3 +249,14 @@ def test_an_idempotency_key_answers_with_its_first_job_and_refuses_another_body(
     if request.node.callspec.params["open_store"] == "sqlite":
         with pytest.raises(AlreadySubmitted):  # the key outlives a restart
             open_store().add(Job("sleep", {}, owner="ann"), key)
+
+
+def test_expired_idempotency_keys_are_forgotten_oldest_first(open_store, monkeypatch):
+    store = open_store()
+    for key in ("a", "b"):
+        store.add(Job("sleep", {}, owner="ann"), IdempotencyKey("ann", key, "digest"))
+    later = time.time() + 24 * 3600 + 1
+    monkeypatch.setattr(time, "time", lambda: later)
+    store.add(Job("sleep", {}, owner="ann"), IdempotencyKey("ann", "a", "digest"))  # expired: a new job
+    store.forget_finished(0)  # the retention tick
+    assert list(store._keys) == [("ann", "a")]  # b went; a, used again, lives a day more
