@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
+from collections import defaultdict
 
 import httpx
 
@@ -14,14 +16,17 @@ from . import servers
 from .report import arguments, busy, percentile, print_table, save
 from .sse_client import Stream, close_all, open_streams, run, wait_until
 
+JOB_ID = re.compile(rb'"id":"([^"]+)"')
+
 
 async def measure(server: servers.BenchServer, levels: list[int], hold_s: float) -> list[dict[str, object]]:
-    marker: list[bytes] = [b""]
-    reached: set[int] = set()
+    reached: dict[bytes, set[int]] = defaultdict(set)
+    """Job id → the streams that got a `state` event of it; kept by id because a quick job's events
+    may arrive before the POST that started it has answered."""
 
     def on_event(stream: Stream, kind: bytes, event_id: int, data: bytes, now: float) -> None:
-        if kind == b"state" and marker[0] and marker[0] in data:
-            reached.add(id(stream))
+        if kind == b"state" and (job_id := JOB_ID.search(data)):
+            reached[job_id[1]].add(id(stream))
 
     warm = await open_streams(server.port, [("/api/events", None)] * 20)
     close_all(warm)
@@ -39,10 +44,9 @@ async def measure(server: servers.BenchServer, levels: list[int], hold_s: float)
             held += batch
             await asyncio.sleep(hold_s)
             settled = server.cost()
-            reached.clear()
             job = (await client.post("/api/jobs", json={"kind": "sleep", "params": {"seconds": 0, "steps": 1}})).json()
-            marker[0] = f'"id":"{job["id"]}"'.encode()
-            await wait_until(lambda: len(reached) >= len(held), deadline_s=30)
+            live = reached[job["id"].encode()]
+            await wait_until(lambda: len(live) >= len(held), deadline_s=30)
             connect = [(s.first_event_at - s.started) * 1000 for s in batch]
             rows.append({
                 "server": server.name, "streams": len(held), "asked": level,
@@ -50,7 +54,7 @@ async def measure(server: servers.BenchServer, levels: list[int], hold_s: float)
                 "rss_mib": settled.rss / 2**20,
                 "rss_per_stream_kb": (settled.rss - start.rss) / max(len(held), 1) / 1000,
                 "cpu_per_open_us": (after_open.cpu_s - before.cpu_s) / max(len(batch), 1) * 1e6,
-                "live_at_end": len(reached),
+                "live_at_end": len(live),
                 "loadgen_cpu": busy(own_cpu, opened_wall),
             })
             if len(batch) < level - (len(held) - len(batch)):
