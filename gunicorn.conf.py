@@ -18,6 +18,13 @@ try:
 except SettingsError as error:
     sys.exit(f"gunicorn.conf.py: {error}")
 
+# Without SECRET_KEY, one random key for every worker of this start: a key per worker
+# would make a page session count only on the worker that signed it in.
+if settings.api_tokens_file and not settings.secret_key:
+    import secrets
+
+    os.environ["SECRET_KEY"] = secrets.token_urlsafe(32)
+
 # --- The app -----------------------------------------------------------------
 
 # The WSGI app. No `preload_app`: it would import the app in the master, before

@@ -75,6 +75,10 @@ FAILED_TOKENS_PER_MINUTE = 10
 """Wrong API tokens (Bearer or `/signin`) a client address may send per minute, in bursts up
 to that many; a real token is 32 characters or more, so this only slows a guesser down."""
 
+TOKEN_FILE_CHECK_S = 1.0
+"""How often each worker looks (one `stat`) whether API_TOKENS_FILE changed: a deleted token
+stops working within about this long, and no request ever waits on the file."""
+
 SESSION_MAX_AGE_S = 43200.0
 """A page session (cookie) ends this long after sign-in, whatever happens meanwhile."""
 

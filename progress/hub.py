@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Protocol
 
 from . import defaults
@@ -239,6 +239,13 @@ class Hub:
         """End every subscription after what it has pending, then `farewell`."""
         self.closed = True
         self.end_all(farewell)
+
+    def end_streams_of(self, names: Collection[str]) -> None:
+        """End the open subscriptions of these viewers, whose access was taken back: the events
+        they were allowed to see stop, and their reconnect asks for credentials again."""
+        for sub in tuple(self._subscriptions()):
+            if sub.viewer.name in names:
+                sub.end()
 
     def end_all(self, farewell: bytes = b"") -> None:
         """End every open subscription (its client resumes); new ones are still taken."""

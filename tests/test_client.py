@@ -90,6 +90,16 @@ def test_start_uploads_a_local_file_for_an_upload_param(server: Server, tmp_path
     assert json.loads(finished.stdout)["rows"] == 2
 
 
+def test_start_takes_a_list_param_as_one_word_per_item(server: Server, client: httpx.Client) -> None:
+    """Issue 16 part 7: `recipients=… recipients=…`, no JSON needed."""
+    started = run_client(server.url, "start", "email", "recipients=ann@example.com",
+                         "recipients=Bob <bob@example.com>", "--detach")
+    assert started.returncode == 0, started.stderr
+    job = client.get(f"/api/jobs/{started.stdout.strip()}").json()
+    assert job["params"]["recipients"] == ["ann@example.com", "Bob <bob@example.com>"]
+    assert job["progress"]["total"] == 2
+
+
 def test_start_with_a_missing_local_file_is_a_usage_error(server: Server, tmp_path: Path) -> None:
     finished = run_client(server.url, "start", "csv_summary", f"upload=@{tmp_path / 'nope.csv'}")
     assert finished.returncode == 2 and "No such file" in finished.stderr

@@ -1,4 +1,4 @@
-"""The terminal client types `name=value` words by the kind's schema (issue 4)."""
+"""The terminal client types `name=value` words by the kind's schema (issue 4), lists too (issue 16)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ SCHEMA = {"properties": {
     "user": {"type": "string"},
     "loud": {"type": "boolean"},
     "urls": {"type": "array"},
+    "to": {"type": "array", "items": {"type": "string"}},
+    "sizes": {"type": "array", "items": {"type": "integer"}},
 }}
 
 
@@ -31,6 +33,27 @@ SCHEMA = {"properties": {
 ])
 def test_values_are_typed_by_the_schema(word: str, expected: dict) -> None:
     assert parse_params([word], SCHEMA) == expected
+
+
+@pytest.mark.parametrize(("words", "expected"), [
+    (["to=a@x", "to=b@y"], {"to": ["a@x", "b@y"]}),
+    (["to=Ann <ann@example.com>"], {"to": ["Ann <ann@example.com>"]}),
+    (['to=["a@x", "b@y"]', "to=c@z"], {"to": ["a@x", "b@y", "c@z"]}),
+    (["to=[]"], {"to": []}),
+    (["to=[not json"], {"to": ["[not json"]}),
+    (["to=123"], {"to": ["123"]}),
+    (["sizes=1", "sizes=20", "sizes=x"], {"sizes": [1, 20, "x"]}),
+    (["urls=http://a", "seconds=1", "urls=http://b"], {"urls": ["http://a", "http://b"], "seconds": 1}),
+])
+def test_a_list_param_takes_one_word_per_item_or_a_json_list(words: list[str], expected: dict) -> None:
+    """Issue 16 part 7: lists no longer need JSON."""
+    assert parse_params(words, SCHEMA) == expected
+
+
+@pytest.mark.parametrize("words", [["seconds=1", "seconds=2"], ["user=a", "user=b"], ["unknown=1", "unknown=2"]])
+def test_any_other_param_given_twice_is_a_usage_error(words: list[str]) -> None:
+    with pytest.raises(ValueError, match="given twice; only a list param"):
+        parse_params(words, SCHEMA)
 
 
 @pytest.mark.parametrize(("word", "sent"), [

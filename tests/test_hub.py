@@ -5,6 +5,7 @@ import itertools
 
 import gevent
 
+from progress.access import Owner
 from progress.events import Event
 from progress.hub import Hub
 from progress.sse import encode_event
@@ -98,3 +99,16 @@ def test_closing_the_hub_ends_every_subscription_after_a_farewell():
     assert sub.finished
     late = hub.subscribe()
     assert late.next_block(5) is None and late.finished
+
+
+def test_the_streams_of_revoked_viewers_end_and_everyone_elses_go_on():
+    """A token taken out of API_TOKENS_FILE ends its owner's open streams (issue 14 part 6)."""
+    hub = Hub()
+    bobs = [hub.subscribe(viewer=Owner("bob")), hub.subscribe("a", viewer=Owner("bob"))]
+    alices = hub.subscribe(viewer=Owner("alice"))
+    hub.end_streams_of({"bob", "carol"})
+    assert all(sub.closed for sub in bobs) and not alices.closed
+    assert [sub.next_block(0) for sub in bobs] == [None, None] and all(sub.finished for sub in bobs)
+    event = Event(next(_ids), "state", "a", b"event: state\n\n", False, "alice")
+    hub.relay(event)
+    assert alices.next_block(0) == event.frame and not alices.closed

@@ -19,7 +19,7 @@ def test_defaults_are_the_contracts():
             settings.limit_jobs_per_minute) == (100, 100, 120)
     assert (settings.session_max_age_s, settings.limit_upload_bytes_per_owner, settings.allowed_hosts) == (
         43200.0, 10 * 1024 ** 3, ())
-    assert settings.api_tokens == () and not settings.allow_open_access
+    assert settings.api_tokens_file is None and not settings.allow_open_access
 
 
 def test_values_are_read_and_typed():
@@ -79,7 +79,8 @@ def test_with_no_tokens_only_loopback_is_served_unless_open_access_is_asked_for(
     assert load_settings({"BIND": "0.0.0.0:8000", "ALLOW_OPEN_ACCESS": "1"}).allow_open_access
     tokens = tmp_path / "tokens"
     tokens.write_text("alice " + "a" * 32 + "\n")
-    assert load_settings({"BIND": "0.0.0.0:8000", "API_TOKENS_FILE": str(tokens)}).api_tokens[0].name == "alice"
+    token_file = load_settings({"BIND": "0.0.0.0:8000", "API_TOKENS_FILE": str(tokens)}).api_tokens_file
+    assert (token_file.path, token_file.tokens[0].name) == (str(tokens), "alice")
 
 
 @pytest.mark.parametrize(("content", "words"), [

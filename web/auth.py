@@ -22,11 +22,13 @@ from flask import (Blueprint, Flask, Request, Response, current_app, g, jsonify,
 
 from progress.access import Owner
 from progress.errors import JobNotFound, RateLimited
+from progress.flask_adapter import service_of
 
 from .errors import ApiError, is_api_path
 from .guessing import GuessingLimit
 from .sessions import Sessions, configure_cookies, ended_sessions
 from .settings import Settings
+from .token_watch import TokenFileWatch
 from .tokens import Token
 
 log = logging.getLogger("web.auth")
@@ -43,9 +45,18 @@ auth = Blueprint("auth", __name__)
 
 
 class TokenBook:
-    """Looks tokens up in constant time, so the answer's timing tells nothing about a secret."""
+    """Looks tokens up in constant time, so the answer's timing tells nothing about a secret.
+    The token file's watch (`web.token_watch`) replaces them when the file changes."""
 
     def __init__(self, tokens: tuple[Token, ...]) -> None:
+        self.replace(tokens)
+
+    @property
+    def tokens(self) -> tuple[Token, ...]:
+        return self._tokens
+
+    def replace(self, tokens: tuple[Token, ...]) -> None:
+        """From the next lookup on, only these count (no lookup waits: nothing here yields)."""
         self._tokens = tokens
         self._by_name = {token.name: token for token in tokens}
 
@@ -176,8 +187,9 @@ def install_access_control(app: Flask, settings: Settings, owner_of_request: Own
     """Wire the owner lookup; with no tokens and no function of its own, the server runs open."""
     if owner_of_request is not None:
         access = AccessControl("custom", owner_of_request)
-    elif settings.api_tokens:
-        book = TokenBook(settings.api_tokens)
+    elif settings.api_tokens_file:
+        book = TokenBook(settings.api_tokens_file.tokens)
+        TokenFileWatch(settings.api_tokens_file.path, book, service_of(app).hub.end_streams_of).start()
         sessions = Sessions(book.token_named, ended_sessions(settings), settings.session_max_age_s)
         tokens = TokenAccess(book, sessions, GuessingLimit())
         access = AccessControl("tokens", tokens.owner_of, tokens)

@@ -5,7 +5,7 @@
 random id. A session counts only while
 
 - its token still exists with that secret: deleting the line or changing the secret ends
-  it (the token file is read at start, so from the next start on);
+  it, as soon as the server sees the file change (`web.token_watch`, within a second or two);
 - it is younger than SESSION_MAX_AGE_S (the cookie's signature dates it; it is never
   re-signed, so the age counts from sign-in);
 - it was not signed out: `/signout` puts its id on a list of ended sessions, kept until

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from progress import defaults  # stdlib only, like this module
 
 from .proxy import TrustedProxies
-from .tokens import Token, parse_token_file
+from .tokens import TokenFile, read_token_file
 
 
 class SettingsError(ValueError):
@@ -65,8 +65,9 @@ class Settings:
     cleanup_after_s: float = defaults.CLEANUP_AFTER_S
     """`cleanup` removes finished jobs, result files and uploads older than this."""
     # Access control and limits (README "Who may see and stop a job").
-    api_tokens: tuple[Token, ...] = field(default=(), repr=False)
-    """From API_TOKENS_FILE; none: the server runs open (everyone sees every job)."""
+    api_tokens_file: TokenFile | None = None
+    """API_TOKENS_FILE and the tokens it held at start; None: the server runs open (everyone
+    sees every job). The running server re-reads the file when it changes (`web.token_watch`)."""
     secret_key: str | None = field(default=None, repr=False)
     """Signs the page's session cookie; None: a random key, so sessions end at a restart."""
     allow_open_access: bool = False
@@ -183,7 +184,7 @@ def _secret_key(value: str) -> str:
 def _check_open_access(settings: Settings) -> None:
     """With no tokens, anyone who reaches the server runs and reads every job: loopback only,
     unless told explicitly."""
-    if settings.api_tokens or settings.allow_open_access:
+    if settings.api_tokens_file or settings.allow_open_access:
         return
     if not (settings.bind.startswith("unix:") or _LOOPBACK.match(settings.bind)):
         raise SettingsError(f"BIND: {settings.bind!r} is not a loopback address and no API_TOKENS_FILE is set, "
@@ -216,7 +217,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
     "FETCH_ALLOW_PRIVATE": ("fetch_allow_private", _flag),
     "CLEANUP_CRON": ("cleanup_cron", _cron),
     "CLEANUP_AFTER_S": ("cleanup_after_s", _seconds(0, 365 * 24 * 3600)),
-    "API_TOKENS_FILE": ("api_tokens", parse_token_file),
+    "API_TOKENS_FILE": ("api_tokens_file", read_token_file),
     "SECRET_KEY": ("secret_key", _secret_key),
     "ALLOW_OPEN_ACCESS": ("allow_open_access", _flag),
     "ALLOWED_HOSTS": ("allowed_hosts", _hosts),

@@ -2,7 +2,8 @@
 
 The file has one token a line, `NAME SECRET` or `NAME SECRET admin`; blank lines and
 lines starting with `#` are skipped. Make a secret with
-`python -c "import secrets; print(secrets.token_urlsafe(32))"`.
+`python -c "import secrets; print(secrets.token_urlsafe(32))"`. The file is read at start
+(`web.settings`) and again whenever it changes (`web.token_watch`), by the one parser here.
 """
 
 from __future__ import annotations
@@ -20,6 +21,19 @@ class Token:
     name: str
     secret: str = field(repr=False)
     admin: bool = False
+
+
+@dataclass(frozen=True)
+class TokenFile:
+    """`API_TOKENS_FILE`: where the file is, and the tokens it held when the settings were read."""
+
+    path: str
+    tokens: tuple[Token, ...] = field(repr=False)
+
+
+def read_token_file(path: str) -> TokenFile:
+    """The setting's parser: a file that is unreadable or wrong stops the start (ValueError)."""
+    return TokenFile(path, parse_token_file(path))
 
 
 def parse_token_file(path: str) -> tuple[Token, ...]:

@@ -39,7 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     start = commands.add_parser("start", help="start a job and follow it to its end")
     start.add_argument("kind")
-    start.add_argument("params", nargs="*", metavar="NAME=VALUE", help="params, typed by the kind's schema")
+    start.add_argument("params", nargs="*", metavar="NAME=VALUE",
+                       help="params, typed by the kind's schema; a list param takes one NAME=VALUE per item "
+                            "(recipients=ann@example.com recipients=bob@example.com) or a JSON list "
+                            """(urls='["https://example.com"]')""")
     start.add_argument("--detach", action="store_true", help="print the job id and exit at once")
     start.add_argument("-o", "--output", metavar="PATH", help="save the result here (a folder, a file, or -)")
 

@@ -10,18 +10,39 @@ _BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, 
 
 
 def parse_params(words: list[str], schema: dict[str, Any]) -> dict[str, Any]:
-    """`["seconds=2", "user=Ada"]` → `{"seconds": 2, "user": "Ada"}`; raises ValueError on a word without `=`.
+    """`["seconds=2", "to=a@x", "to=b@y"]` → `{"seconds": 2, "to": ["a@x", "b@y"]}` when `to` is a list.
 
-    A value that does not fit its type is sent as typed, so the server's message names the param.
+    A list param (`"type": "array"`) takes one word per item, typed by its `items`, or a whole
+    JSON list (`to='["a@x", "b@y"]'`); every word adds to the list. Raises ValueError on a word
+    without `=`, or on any other param given twice. A value that does not fit its type is sent
+    as typed, so the server's message names the param.
     """
     properties = schema.get("properties", {})
-    params = {}
+    params: dict[str, Any] = {}
     for word in words:
         name, equals, raw = word.partition("=")
         if not equals or not name:
             raise ValueError(f"expected name=value, got {word!r}")
-        params[name] = typed_value(raw, properties.get(name, {}))
+        spec = properties.get(name, {})
+        if spec.get("type") == "array":
+            params.setdefault(name, []).extend(list_items(raw, spec))
+        elif name in params:
+            raise ValueError(f"{name} is given twice; only a list param takes several {name}=… words")
+        else:
+            params[name] = typed_value(raw, spec)
     return params
+
+
+def list_items(raw: str, spec: dict[str, Any]) -> list[Any]:
+    """The items one word gives a list param: every item of a JSON list, else one item."""
+    if raw.startswith("["):
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = None
+        if isinstance(value, list):
+            return value
+    return [typed_value(raw, spec.get("items", {}))]
 
 
 def files_to_upload(params: dict[str, Any], schema: dict[str, Any]) -> dict[str, Path]:
