@@ -17,6 +17,9 @@ from .schedules import Schedule
 KindFunction = Callable[..., Any]
 """`fn(ctx, **params)`; its return value, when it wrote no result, becomes the JSON result."""
 
+PROGRESS_UNITS = (None, "bytes")
+"""What a kind's `done` and `total` count: things (None), or bytes, which pages show in kB, MB, GB."""
+
 
 @dataclass(frozen=True)
 class JobKind:
@@ -34,16 +37,22 @@ class JobKind:
     """A job running longer is stopped and fails (`POST /api/jobs` may ask for less)."""
     admin_only: bool = False
     """It acts beyond its owner's own data (`cleanup`), so only admins see and start it (issue 15)."""
+    progress_unit: str | None = None
+    """What `done` and `total` count (`PROGRESS_UNITS`), so a page can say "1.2 MB of 4 MB"."""
     validator: Draft202012Validator = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if self.progress_unit not in PROGRESS_UNITS:
+            raise ValueError(f"kind {self.name!r}: progress_unit must be one of {PROGRESS_UNITS}, "
+                             f"got {self.progress_unit!r}")
         Draft202012Validator.check_schema(self.schema)
         object.__setattr__(self, "validator", Draft202012Validator(self.schema))
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's entry in `GET /api/kinds`."""
         return {"name": self.name, "title": self.title, "description": self.description,
-                "params": self.schema, "retries": self.retries, "timeout_s": self.timeout_s}
+                "params": self.schema, "retries": self.retries, "timeout_s": self.timeout_s,
+                "progress_unit": self.progress_unit}
 
     def initial_total(self, params: dict[str, Any]) -> int | None:
         return self.total(params) if self.total else None
@@ -110,6 +119,7 @@ class KindRegistry:
         schedule: str | None = None,
         schedule_params: Mapping[str, Any] | None = None,
         admin_only: bool = False,
+        progress_unit: str | None = None,
     ) -> Callable[[KindFunction], KindFunction]:
         """Register `fn(ctx, **params)` as a kind; `params` maps each name to its JSON Schema.
 
@@ -120,6 +130,7 @@ class KindRegistry:
         With `schedule` (five-field cron, UTC) a job with `schedule_params` starts at each of
         its times (progress/schedules.py). An `admin_only` kind is for admins alone: anyone
         else neither sees it in `GET /api/kinds` nor can start it (`unknown_kind`).
+        `progress_unit="bytes"` says that `done` and `total` count bytes (None: things).
         """
 
         def register(function: KindFunction) -> KindFunction:
@@ -135,6 +146,7 @@ class KindRegistry:
                 retry_backoff_s=retry_backoff_s,
                 timeout_s=timeout_s,
                 admin_only=admin_only,
+                progress_unit=progress_unit,
             ))
             if schedule is not None:
                 self.schedules.append(Schedule(name, name, schedule, dict(schedule_params or {})))
@@ -192,14 +204,18 @@ def _invalid(error: ValidationError) -> InvalidParams:
         "maximum": lambda: f"must be at most {limit}",
         "exclusiveMinimum": lambda: f"must be greater than {limit}",
         "exclusiveMaximum": lambda: f"must be less than {limit}",
-        "minLength": lambda: f"must be at least {limit} characters long",
-        "maxLength": lambda: f"must be at most {limit} characters long",
+        "minLength": lambda: f"must be at least {_characters(limit)} long",
+        "maxLength": lambda: f"must be at most {_characters(limit)} long",
         "enum": lambda: "must be one of " + ", ".join(_short(v) for v in limit),
         "const": lambda: f"must be {_short(limit)}",
         "pattern": lambda: f"must match the pattern {limit}",
     }
     sentence = sentences.get(rule, lambda: f"is invalid ({rule})")()
     return InvalidParams(f"{field_name} {sentence}.", field=field_name)
+
+
+def _characters(count: int) -> str:
+    return f"{count} character" if count == 1 else f"{count} characters"
 
 
 def _type_name(types: str | list[str]) -> str:

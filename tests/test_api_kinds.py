@@ -18,7 +18,8 @@ def test_every_kind_has_a_name_title_description_and_a_closed_2020_12_schema(cli
     kinds = kinds_by_name(client)
     assert {"sleep", "greet"} <= set(kinds)
     for kind in kinds.values():
-        assert set(kind) == {"name", "title", "description", "params", "retries", "timeout_s"}
+        assert set(kind) == {"name", "title", "description", "params", "retries", "timeout_s", "progress_unit"}
+        assert kind["progress_unit"] in (None, "bytes")
         assert isinstance(kind["retries"], int) and kind["retries"] >= 0
         assert kind["timeout_s"] is None or kind["timeout_s"] > 0
         assert isinstance(kind["title"], str) and kind["title"]
@@ -45,3 +46,9 @@ def test_greet_takes_a_user_of_1_to_100_characters_default_guest(client):
         "user": {"type": "string", "minLength": 1, "maxLength": 100, "default": "Guest"},
     }
     assert params.get("required", []) == []
+
+
+def test_the_uploaded_file_kind_counts_its_progress_in_bytes_and_sleep_in_steps(client):
+    kinds = kinds_by_name(client)
+    assert kinds["csv_summary"]["progress_unit"] == "bytes"
+    assert kinds["sleep"]["progress_unit"] is None

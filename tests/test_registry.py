@@ -48,8 +48,8 @@ def test_validation_fills_in_defaults_and_reads_integral_floats_as_integers(regi
     ({"width": 4001}, "params.width", "at most 4000"),
     ({"width": 1, "scale": 0}, "params.scale", "greater than 0"),
     ({"width": 1, "scale": False}, "params.scale", "must be a number"),
-    ({"width": 1, "name": ""}, "params.name", "at least 1 characters"),
-    ({"width": 1, "name": "\U0001F600" * 4}, "params.name", "at most 3 characters"),
+    ({"width": 1, "name": ""}, "params.name", "at least 1 character long"),  # one, not "1 characters"
+    ({"width": 1, "name": "\U0001F600" * 4}, "params.name", "at most 3 characters long"),
     ({"width": 1, "mode": "crop"}, "params.mode", "one of 'fit', 'fill'"),
     ({"width": 1, "sharp": 1}, "params.sharp", "true or false"),
     ({"width": 1, "colour": "red"}, "params.colour", "not a param"),
@@ -83,6 +83,15 @@ def test_an_unknown_kind_is_refused_and_a_huge_name_is_not_echoed_whole(registry
 def test_registering_the_same_name_twice_is_an_error(registry):
     with pytest.raises(ValueError, match="already registered"):
         registry.job_kind("resize")(lambda ctx: None)
+
+
+def test_a_kind_says_what_its_progress_counts_and_only_in_a_unit_pages_know(registry):
+    assert registry.get("resize").to_dict()["progress_unit"] is None
+    registry.job_kind("upload_size", progress_unit="bytes")(lambda ctx: None)
+    assert registry.get("upload_size").to_dict()["progress_unit"] == "bytes"
+    with pytest.raises(ValueError, match="progress_unit must be one of"):
+        registry.job_kind("rows", progress_unit="rows")(lambda ctx: None)
+    assert "rows" not in registry
 
 
 def test_shipped_kinds_have_the_contract_params():

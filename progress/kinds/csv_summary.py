@@ -21,6 +21,7 @@ CHUNK_BYTES = 4 * 1024 * 1024
 @job_kind(
     "csv_summary",
     title="Summarise an uploaded CSV",
+    progress_unit="bytes",
     description="Checks an uploaded CSV file and counts its rows, with each column's filled and "
                 "empty cells and, for numeric columns, min, max and mean. Upload with POST /api/uploads.",
     params={
