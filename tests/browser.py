@@ -22,11 +22,14 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
+LOCALE = "en-US"
+"""The browser's language, whatever the machine's: the page writes numbers as it says (12,345)."""
 
 
-def _missing(reason: str) -> None:
+def missing(reason: str) -> None:
+    """Skip a page test for a missing tool (a browser, axe-core); with CI=true, fail it."""
     if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason}; with CI=true a missing browser is a failure, not a skip")
+        pytest.fail(f"{reason}; with CI=true a missing tool is a failure, not a skip")
     pytest.skip(reason)
 
 
@@ -37,9 +40,9 @@ def browser() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _missing("playwright is not installed (pip install -r requirements-test.txt)")
+        missing("playwright is not installed (pip install -r requirements-test.txt)")
     if not shutil.which(CHROMIUM):
-        _missing(f"no chromium at {CHROMIUM} (apt-get install chromium)")
+        missing(f"no chromium at {CHROMIUM} (apt-get install chromium)")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
@@ -68,13 +71,17 @@ class PageProblems:
 
 @pytest.fixture
 def open_page(browser: Any) -> Iterator[Callable[..., Any]]:
-    """`open_page(url, color_scheme=..., viewport=...)` → a Playwright page; checked for problems after the test."""
+    """`open_page(url, color_scheme=..., viewport=...)` → a Playwright page; checked for problems after the test.
+
+    `bypass_csp=True` lets a test inject a script (tests/axe.py's audit); the page's own
+    Content-Security-Policy is then not enforced, so such a page proves nothing about it."""
     opened: list[tuple[Any, PageProblems]] = []
 
     def opener(url: str, *, color_scheme: str = "light", viewport: dict[str, int] = DESKTOP,
-               reduced_motion: str = "no-preference") -> Any:
-        context = browser.new_context(color_scheme=color_scheme, viewport=viewport,
-                                      reduced_motion=reduced_motion, accept_downloads=True)
+               reduced_motion: str = "no-preference", bypass_csp: bool = False) -> Any:
+        context = browser.new_context(color_scheme=color_scheme, viewport=viewport, locale=LOCALE,
+                                      reduced_motion=reduced_motion, accept_downloads=True,
+                                      bypass_csp=bypass_csp)
         context.set_default_timeout(20_000)
         page = context.new_page()
         problems = PageProblems()

@@ -98,3 +98,11 @@ def batch(ctx: JobContext, failed: int, of: int) -> dict:
     """A batch whose first `failed` items of `of` fail: the honest outcome of each mix."""
     ctx.tally_items(failed, of, "item 1: the address was refused" if failed else None)
     return {"failed": failed, "of": of}
+
+
+@job_kind("wording", params={
+    "label": {"type": "string", "minLength": 1, "default": "x"},
+    "code": {"type": "string", "minLength": 3, "maxLength": 3, "default": "abc"},
+})
+def wording(ctx: JobContext, label: str, code: str) -> None:
+    """Does nothing: its params show the page's hint for each kind of length limit (issue #16)."""

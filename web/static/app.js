@@ -1,6 +1,7 @@
 // The pages' entry point: the dashboard (one stream for every job) or one job's page.
 
-import { showKindForms } from "./forms.js";
+import { getJson } from "./api.js";
+import { KindForms } from "./forms.js";
 import { formatDuration, handleCancelClicks, isTerminal } from "./jobcard.js";
 import { JobList } from "./joblist.js";
 import { LiveStream, connectionIndicator } from "./stream.js";
@@ -17,21 +18,30 @@ function dashboard() {
     announcer: byId("announcer"),
   });
   handleCancelClicks(byId("jobs"));
+  const forms = new KindForms(byId("kinds"), byId("kinds-status"), {
+    onStarted: (job) => jobs.put(job),
+    onKinds: (kinds) => jobs.setKinds(kinds),
+  });
+  const show = connectionIndicator(byId("connection"));
+  let wasLive = false;
   // One EventSource for every job, however many: browsers allow six connections per origin.
   const stream = new LiveStream("/api/events", (type, data) => {
     if (type === "snapshot") jobs.replaceAll(data.jobs);
     else jobs.put(data);
-  }, connectionIndicator(byId("connection")));
+  }, (status) => {
+    show(status);
+    if (status === "live" && wasLive) forms.load(); // back after a drop: the server may have restarted with other kinds
+    wasLive ||= status === "live";
+  });
   stream.open();
-  showKindForms(byId("kinds"), byId("kinds-status"), (job) => jobs.put(job));
+  forms.load();
   showSchedules(byId("schedules"), byId("schedule-list"));
 }
 
 /** The periodic schedules and when each runs next, as text; read again once one is due. */
 async function showSchedules(section, list) {
-  const response = await fetch("/api/schedules", { headers: { Accept: "application/json" } }).catch(() => null);
-  if (!response?.ok) return;
-  const { schedules } = await response.json();
+  const { schedules } = await getJson("/api/schedules").catch(() => ({ schedules: null }));
+  if (!schedules) return;
   section.hidden = schedules.length === 0;
   list.replaceChildren(...schedules.map((schedule) => {
     const item = document.createElement("li");
@@ -63,6 +73,7 @@ function jobPage() {
   const list = byId("jobs");
   const jobs = new JobList({ list, template: byId("job-card"), announcer: byId("announcer") });
   handleCancelClicks(list);
+  getJson("/api/kinds").then(({ kinds }) => jobs.setKinds(kinds), () => {}); // units only: counts show plain without
   const show = connectionIndicator(byId("connection"));
   const stream = new LiveStream(list.dataset.stream, (type, job) => {
     jobs.put(job);
@@ -74,15 +85,17 @@ function jobPage() {
 
   // The stream failed for good (a 404 or 204): ask for the job itself.
   async function checkJob() {
-    const response = await fetch(list.dataset.job, { headers: { Accept: "application/json" } }).catch(() => null);
-    if (response?.status === 404) {
+    let job;
+    try {
+      job = await getJson(list.dataset.job);
+    } catch (error) {
+      if (error.status !== 404) return; // unreachable: the stream keeps retrying
       stream.close();
       byId("job-gone").hidden = false;
-    } else if (response?.ok) {
-      const job = await response.json();
-      jobs.put(job);
-      if (isTerminal(job.state)) stream.close();
+      return;
     }
+    jobs.put(job);
+    if (isTerminal(job.state)) stream.close();
   }
   stream.open();
 }

@@ -2,27 +2,56 @@
 // The server judges the values; its 400 message is shown next to the field it names.
 // A param marked `"format": "upload"` gets a file picker; the file is uploaded before the job starts.
 
+import { formatAmount } from "./amounts.js";
+import { getJson } from "./api.js";
 import { fileControl, uploadHint } from "./upload.js";
+
+const WHITESPACE_NAMES = { "\t": "Tab", " ": "Space", "\n": "Line break", "": "Nothing (empty)" };
 
 let fieldCount = 0;
 
-/** Fill `container` with one form per kind; `onStarted(job)` gets each job the server accepted. */
-export async function showKindForms(container, status, onStarted) {
-  let kinds;
-  try {
-    const response = await fetch("/api/kinds", { headers: { Accept: "application/json" } });
-    if (response.status === 401) return window.location.assign("/signin"); // the session ended
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    ({ kinds } = await response.json());
-  } catch (error) {
-    status.textContent = `Could not load the job kinds (${error.message}). Reload the page to try again.`;
-    return;
+/** The dashboard's form per kind. `load()` reads GET /api/kinds (again after a reconnect: a
+ * restarted server may offer other kinds) and adds, replaces or removes forms to match; a form
+ * whose kind did not change stays as it is, with what was typed, open or shut, and its focus. */
+export class KindForms {
+  /** `onStarted(job)` gets each job the server accepted; `onKinds(kinds)` each list read. */
+  constructor(container, status, { onStarted, onKinds }) {
+    Object.assign(this, { container, status, onStarted, onKinds });
+    this.shown = new Map(); // kind name → {box, json}
   }
-  status.hidden = kinds.length > 0;
-  status.textContent = kinds.length ? "" : "This server offers no job kinds.";
-  const boxes = kinds.map((kind) => kindForm(kind, onStarted));
-  if (boxes.length) boxes[0].open = true;
-  container.append(...boxes);
+
+  async load() {
+    let kinds;
+    try {
+      ({ kinds } = await getJson("/api/kinds"));
+    } catch (error) {
+      showText(this.status, `Could not load the job kinds (${error.message}). Reload the page to try again.`);
+      return;
+    }
+    this.onKinds(kinds);
+    showText(this.status, kinds.length ? "" : "This server offers no job kinds.");
+    const firstTime = this.shown.size === 0;
+    const shown = new Map(kinds.map((kind) => [kind.name, this.formOf(kind)]));
+    let cursor = this.container.firstElementChild;
+    for (const { box } of shown.values()) {
+      if (box === cursor) cursor = cursor.nextElementSibling;
+      else this.container.insertBefore(box, cursor); // an unchanged form is never moved, so keeps focus
+    }
+    for (const [name, { box }] of this.shown) {
+      if (shown.get(name)?.box !== box) box.remove();
+    }
+    this.shown = shown;
+    if (firstTime && kinds.length) this.container.firstElementChild.open = true;
+  }
+
+  formOf(kind) {
+    const json = JSON.stringify(kind);
+    const known = this.shown.get(kind.name);
+    if (known?.json === json) return known;
+    const box = kindForm(kind, this.onStarted);
+    box.open = Boolean(known?.box.open);
+    return { box, json };
+  }
 }
 
 /** A collapsible box holding the kind's form; `form[data-kind]` is what tests and scripts find. */
@@ -43,6 +72,7 @@ function kindForm(kind, onStarted) {
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    if (button.getAttribute("aria-disabled") === "true") return; // still starting the last one
     for (const field of fields) field.showError("");
     showText(formError, "");
     const params = {};
@@ -53,7 +83,8 @@ function kindForm(kind, onStarted) {
       if (read.file) files.push([field, read.file]);
       else if (read.value !== undefined) params[field.name] = read.value;
     }
-    button.disabled = true;
+    // aria-disabled, not disabled: a disabled button drops its focus to the page body.
+    button.setAttribute("aria-disabled", "true");
     try {
       for (const [field, file] of files) {
         note.textContent = `Uploading ${file.name}…`;
@@ -77,7 +108,7 @@ function kindForm(kind, onStarted) {
         else showText(formError, outcome.message);
       }
     } finally {
-      button.disabled = false;
+      button.removeAttribute("aria-disabled");
     }
   });
   return box;
@@ -131,7 +162,8 @@ function makeField(name, spec, required) {
     read: () => read(control, name),
     showError(message, focus = false) {
       showText(error, message);
-      control.toggleAttribute("aria-invalid", Boolean(message));
+      if (message) control.setAttribute("aria-invalid", "true"); // an empty value is never announced
+      else control.removeAttribute("aria-invalid");
       if (message && focus) control.focus();
     },
   };
@@ -179,12 +211,18 @@ function makeControl(spec) {
 function selectControl(spec) {
   const control = document.createElement("select");
   spec.enum.forEach((value, index) => {
-    const visible = typeof value === "string" && value.trim() !== "";
-    const option = new Option(visible ? value : JSON.stringify(value), String(index));
+    const option = new Option(optionLabel(value), String(index)); // the value itself is sent, by index
     option.selected = JSON.stringify(value) === JSON.stringify(spec.default);
     control.append(option);
   });
   return { control, read: (select) => ({ value: spec.enum[Number(select.value)] }) };
+}
+
+/** What a menu shows for one allowed value: strings as they are, a tab as "Tab", others as JSON. */
+function optionLabel(value) {
+  if (typeof value !== "string") return JSON.stringify(value);
+  if (value.trim() !== "") return value;
+  return WHITESPACE_NAMES[value] ?? JSON.stringify(value);
 }
 
 function inputOf(type) {
@@ -221,17 +259,24 @@ function describe(spec) {
   if (spec.description) parts.push(spec.description);
   const low = spec.minimum ?? spec.exclusiveMinimum;
   const high = spec.maximum ?? spec.exclusiveMaximum;
-  if (low !== undefined && high !== undefined) parts.push(`${low} to ${high}`);
-  else if (low !== undefined) parts.push(`at least ${low}`);
-  else if (high !== undefined) parts.push(`at most ${high}`);
-  if (spec.minLength !== undefined || spec.maxLength !== undefined) {
-    parts.push(`${spec.minLength ?? 0} to ${spec.maxLength ?? "any number of"} characters`);
-  }
+  if (low !== undefined && high !== undefined) parts.push(`${formatAmount(low)} to ${formatAmount(high)}`);
+  else if (low !== undefined) parts.push(`at least ${formatAmount(low)}`);
+  else if (high !== undefined) parts.push(`at most ${formatAmount(high)}`);
+  const length = describeLength(spec.minLength ?? 0, spec.maxLength);
+  if (length) parts.push(length);
   const shown = typeof spec.default === "string" ? `“${spec.default}”` : JSON.stringify(spec.default);
   if (spec.default !== null && spec.type !== "boolean" && shown && shown.length <= 40 && !shown.includes("\n")) {
     parts.push(`default ${shown}`);
   }
   return parts.join(" · ");
+}
+
+/** "1 to 100 characters", "at least 1 character", "up to 200 characters", "exactly 22 characters". */
+function describeLength(min, max) {
+  const characters = (count) => `${formatAmount(count)} ${count === 1 ? "character" : "characters"}`;
+  if (max === undefined) return min > 0 ? `at least ${characters(min)}` : "";
+  if (min === max) return `exactly ${characters(max)}`;
+  return min > 0 ? `${formatAmount(min)} to ${characters(max)}` : `up to ${characters(max)}`;
 }
 
 function showText(element, text) {

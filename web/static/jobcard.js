@@ -1,5 +1,7 @@
 // One job's card: cloned from <template id="job-card"> and filled with textContent only.
 
+import { formatAmount, formatPercent } from "./amounts.js";
+
 const TERMINAL = new Set(["succeeded", "failed", "cancelled", "interrupted"]);
 const STATE_RANK = { queued: 0, running: 1 };
 const STATE_LABELS = {
@@ -46,14 +48,15 @@ export function createCard(template, jobId) {
   return card;
 }
 
-/** Show `job` on its card; cheap enough to run for every event of the frame. */
-export function updateCard(card, job) {
+/** Show `job` on its card; cheap enough to run for every event of the frame. `unit` is its
+ * kind's `progress_unit` (GET /api/kinds): null for a count of things, or "bytes". */
+export function updateCard(card, job, unit = null) {
   card.job = job;
   card.root.dataset.state = job.state;
   card.link.textContent = job.kind;
   card.state.textContent = stateLabel(job);
   if (job.failed_items) card.root.dataset.outcome = "partial"; // the warning colour, never plain green
-  showProgress(card, job.progress);
+  showProgress(card, job.progress, unit);
   card.params.textContent = formatParams(job.params);
   card.error.textContent = job.error ?? "";
   card.error.hidden = !job.error;
@@ -66,7 +69,7 @@ export function updateCard(card, job) {
     card.result.hidden = false;
   }
   if (isTerminal(job.state) && card.cancel) {
-    if (document.activeElement === card.cancel) card.link.focus();
+    if (document.activeElement === card.cancel) card.link.focus(); // a keyboard user stays on the card
     card.cancel.remove();
     card.cancel = null;
   }
@@ -76,7 +79,8 @@ export function updateCard(card, job) {
 /** "Succeeded, 2 of 40 failed" for a batch whose items partly failed. */
 function stateLabel(job) {
   const label = STATE_LABELS[job.state] ?? job.state;
-  return job.failed_items ? `${label}, ${job.failed_items.failed} of ${job.failed_items.of} failed` : label;
+  if (!job.failed_items) return label;
+  return `${label}, ${formatAmount(job.failed_items.failed)} of ${formatAmount(job.failed_items.of)} failed`;
 }
 
 /** "Attempt 2 of 3" with the error that ended the attempt before, once a job was retried. */
@@ -89,19 +93,20 @@ function showAttempt(card, job) {
   card.attempt.textContent = `Attempt ${job.attempt} of ${job.max_attempts} · the last one failed: ${last}`;
 }
 
-function showProgress(card, progress) {
+function showProgress(card, progress, unit) {
   const { percent, done, total, message } = progress;
   card.bar.setAttribute("aria-label", `Progress of the ${card.job.kind} job`);
   if (percent === null) {
+    const doneText = `${formatAmount(done, unit)} done`;
     card.bar.removeAttribute("aria-valuenow"); // unknown total: an indeterminate bar
-    card.bar.setAttribute("aria-valuetext", done ? `${done} done` : "Not started");
+    card.bar.setAttribute("aria-valuetext", done ? doneText : "Not started");
     card.fill.style.removeProperty("transform");
-    card.percent.textContent = done ? `${done} done` : "";
+    card.percent.textContent = done ? doneText : "";
   } else {
     card.bar.setAttribute("aria-valuenow", String(percent));
-    card.bar.setAttribute("aria-valuetext", `${percent} %`);
+    card.bar.setAttribute("aria-valuetext", formatPercent(percent));
     card.fill.style.transform = `scaleX(${percent / 100})`;
-    card.percent.textContent = `${percent.toFixed(1)} % · ${done} of ${total}`;
+    card.percent.textContent = `${formatPercent(percent)} · ${formatAmount(done, unit)} of ${formatAmount(total, unit)}`;
   }
   card.message.textContent = message ?? "";
 }
@@ -144,18 +149,20 @@ function formatParams(params) {
     .join(" · ");
 }
 
-/** Cancel buttons of every card under `container`, by event delegation. */
+/** Cancel buttons of every card under `container`, by event delegation. A pending button is
+ * `aria-disabled`, not `disabled`: a disabled button loses focus to the page body, which sends
+ * a keyboard user back to the top; when the job ends the card moves focus to its link. */
 export function handleCancelClicks(container) {
   container.addEventListener("click", async (event) => {
     const button = event.target.closest('button[data-action="cancel"]');
-    if (!button) return;
+    if (!button || button.getAttribute("aria-disabled") === "true") return;
     const jobId = button.closest("[data-job-id]").dataset.jobId;
-    button.disabled = true;
+    button.setAttribute("aria-disabled", "true");
     button.textContent = "Cancelling…";
     const response = await fetch(`/api/jobs/${encodeURIComponent(jobId)}/cancel`, { method: "POST" })
       .catch(() => null);
     if (response && (response.ok || response.status === 409)) return; // the stream shows the outcome
-    button.disabled = false;
+    button.removeAttribute("aria-disabled");
     button.textContent = "Cancel";
     button.title = response ? `Could not cancel (HTTP ${response.status}); try again.` : "The server is unreachable; try again.";
   });

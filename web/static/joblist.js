@@ -12,6 +12,7 @@ export class JobList {
   constructor({ list, template, more = null, empty = null, summary = null, announcer = null }) {
     Object.assign(this, { list, template, more, empty, summary, announcer });
     this.jobs = new Map();
+    this.units = new Map(); // kind name → its progress_unit, once GET /api/kinds has answered
     this.cards = new Map();
     this.dirty = new Set();
     this.relayout = false;
@@ -30,6 +31,14 @@ export class JobList {
     this.jobs = new Map(jobs.map((job) => [job.id, job]));
     this.dirty = new Set(this.jobs.keys());
     this.relayout = true;
+    this.schedule();
+  }
+
+  /** The kinds' progress units (`{name, progress_unit}` as GET /api/kinds lists them); every
+   * card is redrawn, as those shown before the kinds arrived counted plain numbers. */
+  setKinds(kinds) {
+    this.units = new Map(kinds.map((kind) => [kind.name, kind.progress_unit]));
+    for (const id of this.cards.keys()) this.dirty.add(id);
     this.schedule();
   }
 
@@ -55,7 +64,9 @@ export class JobList {
     if (this.relayout) this.layout();
     for (const id of this.dirty) {
       const card = this.cards.get(id);
-      if (card) updateCard(card, this.jobs.get(id));
+      if (!card) continue;
+      const job = this.jobs.get(id);
+      updateCard(card, job, this.units.get(job.kind) ?? null);
     }
     this.dirty.clear();
   }

@@ -1,6 +1,8 @@
 // One EventSource with resume: the browser retries with Last-Event-ID by itself; when it
 // gives up (readyState CLOSED) we open a new one with ?lastEventId= (the contract's Resuming).
 
+import { getJson } from "./api.js";
+
 const EVENT_TYPES = ["snapshot", "progress", "state"];
 const OFFLINE_AFTER_ERRORS = 3;
 const MAX_BACKOFF_MS = 30_000;
@@ -58,10 +60,10 @@ export class LiveStream {
   async signInAgainOrReopen() {
     const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(this.errors, 5));
     try {
-      const session = await fetch("/api/session", { headers: { Accept: "application/json" } });
-      if (session.status === 401) return window.location.assign("/signin");
-    } catch {
-      // offline: the reopen below retries
+      await getJson("/api/session");
+    } catch (error) {
+      if (error.status === 401) return; // getJson sent the page to /signin
+      // offline, or the server is restarting: the reopen below retries
     }
     this.reopenSoon(backoff);
   }
