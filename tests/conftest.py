@@ -81,8 +81,9 @@ def start_server(log_dir: Path, env: dict[str, str] | None = None, args: tuple[s
 
     Each server gets a data folder of its own under `log_dir`, unless `env` names one
     (two servers on one folder: a restart); sharing `<repo>/instance` would mix their files.
+    A free port too, unless `env` gives a `BIND` (a restart that clients reconnect to).
     """
-    port = free_port()
+    port = int(env["BIND"].rsplit(":", 1)[1]) if env and "BIND" in env else free_port()
     log_path = log_dir / f"gunicorn-{port}.log"
     full_env = {**os.environ, **TEST_ENV, "BIND": f"127.0.0.1:{port}",
                 "DATA_DIR": str(log_dir / f"data-{port}"), **(env or {})}

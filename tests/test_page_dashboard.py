@@ -89,7 +89,7 @@ def test_form_starts_a_job_from_the_keyboard(dashboard: Any) -> None:
 @pytest.mark.parametrize(("kind", "name", "value", "message"), [
     ("sleep", "seconds", "5000", "params.seconds must be at most 3600."),
     ("sleep", "steps", "2.5", "params.steps must be an integer."),
-    ("greet", "user", "", "params.user must be at least 1 characters long."),
+    ("greet", "user", "", "params.user must be at least 1 character long."),
 ])
 def test_bad_value_shows_the_servers_message_next_to_its_field_and_starts_nothing(
         dashboard: Any, client: httpx.Client, kind: str, name: str, value: str, message: str) -> None:
@@ -101,7 +101,7 @@ def test_bad_value_shows_the_servers_message_next_to_its_field_and_starts_nothin
     error = field.locator(".field-error")
     error.wait_for()
     assert error.text_content() == message
-    assert field.locator(f'[name="{name}"]').get_attribute("aria-invalid") is not None
+    assert field.locator(f'[name="{name}"]').get_attribute("aria-invalid") == "true"
     assert dashboard.evaluate("document.activeElement.name") == name
     assert len(client.get("/api/jobs", params={"limit": 1000}).json()["jobs"]) == before
 

@@ -264,7 +264,8 @@ function describe(spec) {
   else if (high !== undefined) parts.push(`at most ${formatAmount(high)}`);
   const length = describeLength(spec.minLength ?? 0, spec.maxLength);
   if (length) parts.push(length);
-  const shown = typeof spec.default === "string" ? `“${spec.default}”` : JSON.stringify(spec.default);
+  const shown = typeof spec.default === "string" ? `“${spec.default}”`
+    : typeof spec.default === "number" ? formatAmount(spec.default) : JSON.stringify(spec.default);
   if (spec.default !== null && spec.type !== "boolean" && shown && shown.length <= 40 && !shown.includes("\n")) {
     parts.push(`default ${shown}`);
   }
