@@ -1,7 +1,7 @@
-// Progress counts as people read them, in the browser's own language (Intl.NumberFormat):
-// "12,345 of 100,000", "1.2 MB of 4.5 MB" for a kind whose progress counts bytes, "12.3%".
+// Numbers as people read them, in the browser's own language (Intl.NumberFormat): progress counts
+// ("12,345 of 100,000", "1.2 MB of 4.5 MB" for a kind counting bytes, "12.3%") and form hints.
 
-const COUNT = new Intl.NumberFormat();
+const COUNT = new Intl.NumberFormat(undefined, { maximumFractionDigits: 20 }); // every digit a bound or default has
 const PERCENT = new Intl.NumberFormat(undefined, { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1 });
 const BYTE_UNITS = ["kilobyte", "megabyte", "gigabyte", "terabyte", "petabyte"];
 const BYTES = new Intl.NumberFormat(undefined, { style: "unit", unit: "byte", unitDisplay: "long" });
