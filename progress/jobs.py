@@ -95,10 +95,13 @@ class ResultFile:
     content_type: str
     extension: str
     size: int
+    url_prefix: str = ""
+    """Where the web adapter serves the API (`ProgressExtension(url_prefix=...)`), so the
+    result's URL leads to the route that serves it (issue 16)."""
 
     def to_dict(self, job: Job) -> dict[str, Any]:
         return {
-            "url": f"/api/jobs/{job.id}/result",
+            "url": f"{self.url_prefix}/api/jobs/{job.id}/result",
             "content_type": self.content_type,
             "filename": job.result_filename(),
             "size": self.size,
@@ -237,7 +240,8 @@ class Job:
             "state": self.state.value, "done": self.progress.done, "total": self.progress.total,
             "message": self.progress.message, "created": self.created_at, "started": self.started_at,
             "finished": self.finished_at, "error": self.error,
-            "result": [result.path, result.content_type, result.extension, result.size] if result else None,
+            "result": [result.path, result.content_type, result.extension, result.size, result.url_prefix]
+                      if result else None,
             "attempt": self.attempt, "max_attempts": self.max_attempts, "backoff": self.retry_backoff_s,
             "retry_errors": self.retry_errors, "run_at": self.run_at, "timeout": self.timeout_s,
             "failed_items": self.failed_items,

@@ -19,8 +19,10 @@ ending together queued 200 trips and ended about 170 ms later, docs/performance.
 class ResultStore:
     """A folder of result files named by job id; disk use is bounded by job retention."""
 
-    def __init__(self, directory: str | None = None) -> None:
+    def __init__(self, directory: str | None = None, url_prefix: str = "") -> None:
         self.directory = directory or tempfile.mkdtemp(prefix="progress-results-")
+        self.url_prefix = url_prefix
+        """Where the API is served: each result's URL is made under it."""
         os.makedirs(self.directory, exist_ok=True)
 
     def _path(self, job_id: str) -> str:
@@ -33,13 +35,13 @@ class ResultStore:
             _write_file(path, data)
         else:
             gevent.get_hub().threadpool.apply(_write_file, (path, data))
-        return ResultFile(path, content_type, extension, len(data))
+        return ResultFile(path, content_type, extension, len(data), self.url_prefix)
 
     def adopt(self, job_id: str, source: str, content_type: str, extension: str) -> ResultFile:
         """Move a file the job produced into the store (a copy when it is on another disk)."""
         path = self._path(job_id)
         gevent.get_hub().threadpool.apply(shutil.move, (source, path))
-        return ResultFile(path, content_type, extension, os.path.getsize(path))
+        return ResultFile(path, content_type, extension, os.path.getsize(path), self.url_prefix)
 
     def remove(self, result: ResultFile) -> None:
         try:

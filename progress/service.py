@@ -36,6 +36,8 @@ class ServiceOptions:
     """Keep jobs, queue and events in Redis, shared by several workers (`progress.redis_backend`)."""
     schedules: tuple[Schedule, ...] = ()
     """Periodic schedules besides those declared with the kinds (e.g. `cleanup`'s, from settings)."""
+    url_prefix: str = ""
+    """Where the web adapter serves the API: result URLs are made under it."""
 
 
 class InvalidSchedule(ValueError):
@@ -53,7 +55,7 @@ class ProgressService:
         self.store = open_store(options)
         self.outage_errors = self.store.outage_errors
         """What the store raises when it can't be reached (nothing, for a local store)."""
-        self.results = ResultStore(options.results_dir)
+        self.results = ResultStore(options.results_dir, options.url_prefix)
         self.runner = JobRunner(self.registry, self.hub, self.results, self.store,
                                 concurrency=options.concurrency, keep_s=options.keep_s,
                                 limits=options.limits)

@@ -1,21 +1,22 @@
-"""Blueprints only declare routes: `create_app` installs the kinds' settings, the cleanup
-schedule and the metrics, so registering a blueprint changes nothing else (issue #12)."""
+"""Blueprints only declare routes: the extension installs the kinds' settings and the upload
+rate, `create_app` the cleanup schedule and the metrics, so registering a blueprint changes
+nothing else (issue #12)."""
 
 import pytest
 from flask import Flask
 
+from progress.flask_adapter.extension import api, assets
 from progress.kinds import environment
-from web.api import api
 from web.health import health
 from web.metrics import metrics
 from web.pages import pages
-from web.streams import streams
-from web.uploads import uploads
 
 
 def test_registering_every_blueprint_on_a_bare_app_needs_no_service_and_installs_nothing():
     app = Flask(__name__)  # no ProgressExtension: a blueprint reaching for the service would fail here
-    for blueprint in (api, uploads, streams, health, metrics, pages):
+    app.register_blueprint(api, url_prefix="/api")
+    app.register_blueprint(assets, url_prefix="/progress")
+    for blueprint in (health, metrics, pages):
         app.register_blueprint(blueprint)
     assert "/api/uploads" in {rule.rule for rule in app.url_map.iter_rules()}
     with pytest.raises(RuntimeError, match="no kinds settings installed"):

@@ -4,6 +4,7 @@ fuzzes it against a live server in tests/test_openapi_fuzz.py."""
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -11,9 +12,10 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
+from progress.flask_adapter.errors import STATUS_OF
+from progress.flask_adapter.openapi import base_document, merged
 from tests.conftest import Server, cancel_unfinished, start_job, wait_for_state
-from web.errors import STATUS_OF
-from web.openapi import base_document
+from web.openapi import standalone_part
 
 ROOT_SECRET, ANN_SECRET = "root-secret-0123456789-0123456789", "ann-secret-0123456789-0123456789"
 NOT_PER_OPERATION = {"method_not_allowed"}
@@ -23,6 +25,11 @@ NOT_PER_OPERATION = {"method_not_allowed"}
 def validator_of(document: dict[str, Any], schema: dict[str, Any]) -> Draft202012Validator:
     """Validates against `schema`, its `#/components/...` references resolved in `document`."""
     return Draft202012Validator({**schema, "components": document["components"]})
+
+
+def whole_document() -> dict[str, Any]:
+    """The standalone server's document as written: the extension's routes and its own."""
+    return merged(copy.deepcopy(base_document()), standalone_part())
 
 
 def served(client: httpx.Client) -> dict[str, Any]:
@@ -40,12 +47,12 @@ def test_the_document_has_every_route_the_app_serves_and_no_other(tmp_path) -> N
                      for rule in app.url_map.iter_rules()
                      if rule.rule.startswith("/api/") or rule.rule in ("/healthz", "/metrics")
                      for method in rule.methods - {"HEAD", "OPTIONS"}}
-    documented = {(path, method.upper()) for path, item in base_document()["paths"].items() for method in item}
+    documented = {(path, method.upper()) for path, item in whole_document()["paths"].items() for method in item}
     assert documented == served_routes
 
 
 def test_each_error_code_is_listed_under_its_own_status_and_every_code_somewhere() -> None:
-    document = base_document()
+    document = whole_document()
     listed: set[str] = set()
     for path, item in document["paths"].items():
         for method, operation in item.items():

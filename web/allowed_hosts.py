@@ -13,9 +13,9 @@ from __future__ import annotations
 from flask import Flask, request
 
 from progress import defaults
+from progress.flask_adapter import ApiError
 from progress.host_names import host_allowed
 
-from .errors import ApiError
 from .settings import Settings
 
 

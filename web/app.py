@@ -9,17 +9,17 @@ import os
 from flask import Flask
 
 from progress import defaults
-from progress.flask_adapter import ProgressExtension, service_of
+from progress.flask_adapter import OwnerOfRequest, ProgressExtension
 from progress.limits import OwnerLimits
 from progress.registry import KindRegistry
 from progress.service import InvalidSchedule, ServiceOptions
 from progress.sqlite_journal import JobsDbInUse
 
 from .allowed_hosts import install_allowed_hosts
-from .auth import OwnerOfRequest, install_access_control
+from .auth import install_access_control, watch_token_file
 from .data_folder import resolve_data_paths
-from .kinds_environment import install_kinds_environment, settings_schedules
-from .kinds_environment import install_kinds_environment
+from .kinds_environment import kinds_config, settings_schedules
+from .openapi import standalone_part
 from .proxy import ForwardedHeaders
 from .request_log import install_request_log
 from .settings import Settings, SettingsError, load_settings
@@ -28,6 +28,10 @@ from .settings import Settings, SettingsError, load_settings
 def create_app(settings: Settings | None = None, registry: KindRegistry | None = None,
                owner_of_request: OwnerOfRequest | None = None) -> Flask:
     """A new app with its own hub, runner and job store; `settings` default to the environment.
+
+    The JSON API and the streams are `ProgressExtension`'s, mounted at the empty prefix; this
+    app adds what a server of its own needs: settings, the page, API tokens and sign-in,
+    `/healthz`, `/metrics`, allowed hosts, proxy headers and the request log.
 
     Everything it keeps on disk goes in its data folder (`DATA_DIR`, by default the app's
     instance folder); one that cannot be created or written raises `SettingsError`.
@@ -43,7 +47,37 @@ def create_app(settings: Settings | None = None, registry: KindRegistry | None =
     app.config["SETTINGS"] = settings
     app.json.sort_keys = False  # keep the contract's field order
     app.json.ensure_ascii = False
-    options = ServiceOptions(
+    app.wsgi_app = ForwardedHeaders(app.wsgi_app, settings.forwarded_allow_ips)  # behind a proxy: each client's own address
+    install_request_log(app)
+    install_allowed_hosts(app, settings)  # before any other check: an unknown Host is refused first
+    access = install_access_control(app, settings, owner_of_request)
+    try:
+        ProgressExtension(app, url_prefix="", owner_of_request=access.owner_of_request, registry=registry,
+                          options=service_options(settings), kinds_config=kinds_config(settings),
+                          openapi_extra=standalone_part())
+    except ConnectionError as error:  # the Redis backend's RedisUnreachable
+        raise SettingsError(f"REDIS_URL: {error}") from None
+    except JobsDbInUse as error:
+        raise SettingsError(f"JOBS_DB: {error}") from None
+    except InvalidSchedule as error:
+        raise SettingsError(str(error)) from None
+    watch_token_file(app, settings, access)
+
+    from .errors import register_error_handlers
+    from .health import health
+    from .metrics import install_metrics, metrics
+    from .pages import pages
+
+    install_metrics(app)
+    for blueprint in (health, metrics, pages):
+        app.register_blueprint(blueprint)
+    register_error_handlers(app)
+    return app
+
+
+def service_options(settings: Settings) -> ServiceOptions:
+    """The service's knobs from the settings."""
+    return ServiceOptions(
         concurrency=settings.jobs_concurrency,
         queue_size=settings.jobs_queue_size,
         keep_s=settings.jobs_keep_s,
@@ -58,36 +92,6 @@ def create_app(settings: Settings | None = None, registry: KindRegistry | None =
         redis_url=settings.redis_url,
         schedules=settings_schedules(settings),
     )
-    try:
-        ProgressExtension(app, registry=registry, options=options)
-    except ConnectionError as error:  # the Redis backend's RedisUnreachable
-        raise SettingsError(f"REDIS_URL: {error}") from None
-    except JobsDbInUse as error:
-        raise SettingsError(f"JOBS_DB: {error}") from None
-    except InvalidSchedule as error:
-        raise SettingsError(str(error)) from None
-    app.wsgi_app = ForwardedHeaders(app.wsgi_app, settings.forwarded_allow_ips)  # behind a proxy: each client's own address
-    install_request_log(app)
-    install_allowed_hosts(app, settings)  # before any other check: an unknown Host is refused first
-    install_access_control(app, settings, owner_of_request)
-    install_kinds_environment(settings, service_of(app).runner)
-
-    from .api import api
-    from .errors import register_error_handlers, register_outage_handler
-    from .health import health
-    from .metrics import install_metrics, metrics
-    from .openapi import openapi
-    from .pages import pages
-    from .streams import streams
-    from .uploads import install_upload_rate, uploads
-
-    install_metrics(app)
-    install_upload_rate(app, settings.limit_jobs_per_minute)
-    for blueprint in (api, uploads, streams, health, metrics, openapi, pages):
-        app.register_blueprint(blueprint)
-    register_error_handlers(app)
-    register_outage_handler(app, service_of(app).outage_errors)
-    return app
 
 
 def running_per_owner(settings: Settings) -> int:

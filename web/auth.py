@@ -13,18 +13,16 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
-from flask import (Blueprint, Flask, Request, Response, current_app, g, jsonify, redirect,
-                   render_template, request, session)
+from flask import (Blueprint, Flask, Request, Response, current_app, jsonify, redirect, render_template,
+                   request, session)
 
 from progress.access import Owner
-from progress.errors import JobNotFound, RateLimited
-from progress.flask_adapter import service_of
+from progress.errors import RateLimited
+from progress.flask_adapter import ApiError, OwnerOfRequest, current_owner, open_access, request_owner, service_of
+from progress.flask_adapter.owners import BEARER_CHALLENGE, identified_owner, refuse_cross_site
 
-from .errors import ApiError, is_api_path
 from .guessing import GuessingLimit
 from .sessions import Sessions, configure_cookies, ended_sessions
 from .settings import Settings
@@ -33,13 +31,8 @@ from .tokens import Token
 
 log = logging.getLogger("web.auth")
 
-OwnerOfRequest = Callable[[Request], "Owner | None"]
-"""Returns the owner a request speaks for, or None when it has no valid credentials."""
-
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ADMIN_ONLY = frozenset({"/metrics"})
 """With access control on, these count every owner's jobs, so only admins read them."""
-BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 auth = Blueprint("auth", __name__)
 
@@ -73,11 +66,6 @@ class TokenBook:
         return self._by_name.get(name)
 
 
-def open_access(req: Request) -> Owner:
-    """No tokens: everyone sees every job; limits count per client address."""
-    return Owner(req.remote_addr or "local", admin=True)
-
-
 class TokenAccess:
     """Owners from API tokens: a Bearer token, else the page's session cookie."""
 
@@ -104,23 +92,6 @@ class TokenAccess:
         return token
 
 
-def is_cross_site(req: Request) -> bool:
-    """A browser request sent by another site (`Sec-Fetch-Site`, else `Origin`); scripts send neither."""
-    fetch_site = req.headers.get("Sec-Fetch-Site")
-    if fetch_site is not None:
-        return fetch_site not in ("same-origin", "none")
-    origin = req.headers.get("Origin")
-    return origin is not None and urlsplit(origin).netloc != req.host
-
-
-def current_owner() -> Owner:
-    """The owner of this request; the API has already answered 401 when there is none."""
-    owner = g.get("owner")
-    if owner is None:
-        raise JobNotFound()
-    return owner
-
-
 @dataclass(frozen=True)
 class AccessControl:
     """How this app finds owners: `open`, `tokens` or `custom` (a function the embedding app gave)."""
@@ -135,15 +106,11 @@ def _access() -> AccessControl:
 
 
 def identify() -> None:
-    """Before every request: refuse cross-site changes, find the owner, and 401 the API without one."""
-    g.owner = None
-    if request.method not in SAFE_METHODS and is_cross_site(request):
-        raise ApiError("bad_request", "Requests from another site may not change anything here.")
-    g.owner = _access().owner_of_request(request)
-    if g.owner is None and is_api_path(request.path):
-        raise ApiError("unauthorized", "Send a valid API token as 'Authorization: Bearer <token>', or sign in.",
-                       headers=BEARER_CHALLENGE)
-    if request.path in ADMIN_ONLY and _access().mode != "open" and not (g.owner and g.owner.admin):
+    """Before every request: refuse cross-site changes (the sign-in form's too) and find the
+    owner; the API's own guard then answers 401 under `/api/` without one."""
+    refuse_cross_site()
+    owner = request_owner()
+    if request.path in ADMIN_ONLY and _access().mode != "open" and not (owner and owner.admin):
         raise ApiError("unauthorized", "Only an admin's API token may read this.", headers=BEARER_CHALLENGE)
 
 
@@ -183,13 +150,13 @@ def sign_out() -> Response:
     return redirect("/signin", 303)
 
 
-def install_access_control(app: Flask, settings: Settings, owner_of_request: OwnerOfRequest | None) -> None:
-    """Wire the owner lookup; with no tokens and no function of its own, the server runs open."""
+def install_access_control(app: Flask, settings: Settings, owner_of_request: OwnerOfRequest | None) -> AccessControl:
+    """Wire the owner lookup; with no tokens and no function of its own, the server runs open.
+    The API's extension is given the same `owner_of_request`."""
     if owner_of_request is not None:
         access = AccessControl("custom", owner_of_request)
     elif settings.api_tokens_file:
         book = TokenBook(settings.api_tokens_file.tokens)
-        TokenFileWatch(settings.api_tokens_file.path, book, service_of(app).hub.end_streams_of).start()
         sessions = Sessions(book.token_named, ended_sessions(settings), settings.session_max_age_s)
         tokens = TokenAccess(book, sessions, GuessingLimit())
         access = AccessControl("tokens", tokens.owner_of, tokens)
@@ -202,9 +169,17 @@ def install_access_control(app: Flask, settings: Settings, owner_of_request: Own
     app.before_request(identify)
     app.context_processor(_page_context)
     app.register_blueprint(auth)
+    return access
+
+
+def watch_token_file(app: Flask, settings: Settings, access: AccessControl) -> None:
+    """With API tokens, read the file again when it changes; once the service exists, since a
+    token that went ends its owner's open streams."""
+    if access.tokens is not None and settings.api_tokens_file is not None:
+        TokenFileWatch(settings.api_tokens_file.path, access.tokens.book, service_of(app).hub.end_streams_of).start()
 
 
 def _page_context() -> dict[str, object]:
     """For the page header: who is signed in, and whether signing out means anything."""
-    owner = g.get("owner")
+    owner = identified_owner()
     return {"access_mode": _access().mode, "signed_in_as": owner.name if owner else None}

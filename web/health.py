@@ -6,10 +6,10 @@ the server is, and so whether others are active, is for its users (issue 15).
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, g, jsonify
+from flask import Blueprint, Response, jsonify
 
 from progress.errors import ShuttingDown
-from progress.flask_adapter import service_of
+from progress.flask_adapter import request_owner, service_of
 
 health = Blueprint("health", __name__)
 
@@ -19,6 +19,6 @@ def healthz() -> Response:
     service = service_of()
     if service.stopping:
         raise ShuttingDown("The server is stopping.")
-    if g.get("owner") is None:  # never in open mode, where every client is an owner
+    if request_owner() is None:  # never in open mode, where every client is an owner
         return jsonify(status="ok")
     return jsonify(service.health())

@@ -1,14 +1,14 @@
-"""The shipped kinds' settings and the `cleanup` schedule, handed over once by `create_app`.
+"""The shipped kinds' settings and the `cleanup` schedule, from the standalone app's settings.
 
 Kinds run in greenlets with no request, so they cannot read the app's settings: they
-get plain values and the runner through `progress.kinds.environment`. This happens in
-`create_app` rather than when a blueprint is registered, so blueprints only declare routes.
+get plain values and the runner through `progress.kinds.environment`, which
+`ProgressExtension(kinds_config=...)` installs when `create_app` builds the app, rather
+than when a blueprint is registered, so blueprints only declare routes.
 """
 
 from __future__ import annotations
 
 from progress.kinds import environment
-from progress.runner import JobRunner
 from progress.schedules import Schedule
 
 from .settings import Settings
@@ -33,11 +33,6 @@ def kinds_config(settings: Settings) -> environment.KindsConfig:
         fetch_allow_private=settings.fetch_allow_private,
         cleanup_after_s=settings.cleanup_after_s,
     )
-
-
-def install_kinds_environment(settings: Settings, runner: JobRunner) -> None:
-    """Give the kinds their settings and the runner."""
-    environment.install(kinds_config(settings), runner)
 
 
 def settings_schedules(settings: Settings) -> tuple[Schedule, ...]:

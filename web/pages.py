@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, g, redirect, render_template
+from flask import Blueprint, Response, redirect, render_template
 
-from progress.flask_adapter import service_of
-
-from .auth import current_owner
+from progress.flask_adapter import current_owner, request_owner, service_of
 
 pages = Blueprint("pages", __name__)
 
@@ -26,7 +24,7 @@ CONTENT_SECURITY_POLICY = "; ".join((
 
 @pages.get("/")
 def dashboard() -> str | Response:
-    if g.get("owner") is None:  # access control is on and this browser has not signed in
+    if request_owner() is None:  # access control is on and this browser has not signed in
         return redirect("/signin", 303)
     return render_template("index.html")
 

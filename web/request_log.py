@@ -9,6 +9,7 @@ import time
 
 from flask import Flask, Response, g, request
 
+from progress.flask_adapter.owners import identified_owner
 from progress.log_values import log_value
 
 log = logging.getLogger("web.requests")
@@ -19,7 +20,7 @@ def _start_clock() -> None:
 
 
 def _log_request(response: Response) -> Response:
-    owner = g.get("owner")
+    owner = identified_owner()
     elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
     log.info("method=%s path=%s status=%d duration_ms=%.1f owner=%s", log_value(request.method),
              log_value(request.path), response.status_code, elapsed_ms, log_value(owner.name) if owner else "-")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from progress.flask_adapter import service_of, sse_response
+from .owners import current_owner
+from .responses import sse_response
+from .state import service_of
 
-from .auth import current_owner
-
-streams = Blueprint("streams", __name__, url_prefix="/api")
+streams = Blueprint("streams", __name__)
 
 
 def _last_event_id() -> str | None:
@@ -22,10 +22,10 @@ def job_events(job_id: str) -> Response:
     stream = service_of().streams.job_stream(job_id, _last_event_id(), current_owner())
     if stream is None:
         return Response(status=204)  # the client saw the end: 204 stops EventSource for good
-    return sse_response(stream, request.environ)
+    return sse_response(stream)
 
 
 @streams.get("/events")
 def all_events() -> Response:
     stream = service_of().streams.all_stream(_last_event_id(), current_owner())
-    return sse_response(stream, request.environ)
+    return sse_response(stream)

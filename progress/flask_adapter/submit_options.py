@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from progress import defaults
-from progress.store import IdempotencyKey
-
+from .. import defaults
+from ..store import IdempotencyKey
 from .errors import ApiError
 
 FIELDS = frozenset({"kind", "params", "run_at", "delay_s", "timeout_s"})

@@ -1,4 +1,5 @@
-"""The JSON API: kinds, jobs, cancel and results. Views read the request and hand plain values on."""
+"""The JSON API's jobs: kinds, schedules, jobs, cancel and results. Views read the request and
+hand plain values on."""
 
 from __future__ import annotations
 
@@ -6,46 +7,48 @@ import json
 import time
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request, send_file
+from flask import Blueprint, Response, request, send_file
 from werkzeug.datastructures import MultiDict
 
-from progress import defaults
-from progress.errors import JobNotFound, NoResult
-from progress.flask_adapter import service_of
-from progress.jobs import JobState
-
+from .. import defaults
+from ..errors import JobNotFound, NoResult
+from ..jobs import JobState
 from .admission import admit
-from .auth import current_owner
 from .errors import ApiError
+from .owners import current_owner
+from .responses import json_response
+from .state import mounted, service_of
 from .submit_options import FIELDS, idempotency_key, submit_options
 
-api = Blueprint("api", __name__, url_prefix="/api")
+jobs = Blueprint("jobs", __name__)
 
 _STATES = ", ".join(state.value for state in JobState)
 
 
-@api.before_request
+@jobs.before_request
 def refuse_large_bodies() -> None:
-    """413 judged by `Content-Length`, before a byte of the body is read."""
+    """413 judged by `Content-Length`, before a byte of the body is read; a body without one
+    is cut at the same size, whatever the host app's `MAX_CONTENT_LENGTH`."""
     if (request.content_length or 0) > defaults.MAX_BODY_BYTES:
         raise ApiError("body_too_large", "The request body is larger than 64 KiB.")
+    request.max_content_length = defaults.MAX_BODY_BYTES
 
 
-@api.get("/kinds")
+@jobs.get("/kinds")
 def list_kinds() -> Response:
-    return jsonify(kinds=[kind.to_dict() for kind in service_of().registry.visible(current_owner())])
+    return json_response({"kinds": [kind.to_dict() for kind in service_of().registry.visible(current_owner())]})
 
 
-@api.get("/schedules")
+@jobs.get("/schedules")
 def list_schedules() -> Response:
     """The schedules of the kinds this owner may see (an admin-only kind's are an admin's business)."""
     now, service, viewer = time.time(), service_of(), current_owner()
-    return jsonify(schedules=[schedule.to_dict(now) for schedule in service.scheduler.schedules
-                              if service.registry.get(schedule.kind).visible_to(viewer)])
+    return json_response({"schedules": [schedule.to_dict(now) for schedule in service.scheduler.schedules
+                                        if service.registry.get(schedule.kind).visible_to(viewer)]})
 
 
-@api.post("/jobs")
-def create_job() -> tuple[Response, int, dict[str, str]]:
+@jobs.post("/jobs")
+def create_job() -> Response:
     body = _json_object_body()
     unknown = sorted(set(body) - FIELDS)
     if unknown:
@@ -60,26 +63,26 @@ def create_job() -> tuple[Response, int, dict[str, str]]:
     idempotency = idempotency_key(request.headers.get("Idempotency-Key"), owner.name, body)
     job = service_of().runner.submit(kind, body.get("params", {}), owner, run_at=options.run_at,
                                      timeout_s=options.timeout_s, idempotency=idempotency)
-    return jsonify(job.to_dict()), 202, {"Location": f"/api/jobs/{job.id}"}
+    return json_response(job.to_dict(), 202, {"Location": f"{mounted().api_root}/jobs/{job.id}"})
 
 
-@api.get("/jobs")
+@jobs.get("/jobs")
 def list_jobs() -> Response:
     states, limit = _list_query(request.args)
-    return jsonify(jobs=[job.to_dict() for job in service_of().runner.list(states, limit, current_owner())])
+    return json_response({"jobs": [job.to_dict() for job in service_of().runner.list(states, limit, current_owner())]})
 
 
-@api.get("/jobs/<job_id>")
+@jobs.get("/jobs/<job_id>")
 def get_job(job_id: str) -> Response:
-    return jsonify(service_of().runner.get(job_id, current_owner()).to_dict())
+    return json_response(service_of().runner.get(job_id, current_owner()).to_dict())
 
 
-@api.post("/jobs/<job_id>/cancel")
-def cancel_job(job_id: str) -> tuple[Response, int]:
-    return jsonify(service_of().runner.cancel(job_id, current_owner()).to_dict()), 202
+@jobs.post("/jobs/<job_id>/cancel")
+def cancel_job(job_id: str) -> Response:
+    return json_response(service_of().runner.cancel(job_id, current_owner()).to_dict(), 202)
 
 
-@api.get("/jobs/<job_id>/result")
+@jobs.get("/jobs/<job_id>/result")
 def get_result(job_id: str) -> Response:
     job = service_of().runner.get(job_id, current_owner())
     if job.state is not JobState.SUCCEEDED or job.result is None:

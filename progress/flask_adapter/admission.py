@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from progress.access import Owner
-from progress.errors import UploadNotFound
-from progress.kinds.upload_store import belongs_to
-from progress.service import ProgressService
+from ..access import Owner
+from ..errors import UploadNotFound
+from ..kinds.upload_store import belongs_to
+from ..service import ProgressService
 
 
 def admit(service: ProgressService, kind_name: str, params: Any, owner: Owner) -> None:

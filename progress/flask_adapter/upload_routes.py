@@ -1,7 +1,7 @@
 """`POST /api/uploads`: a file streamed to disk for a kind to process (see docs/kinds.md).
 
-The limits and the folder come from the kinds' settings, which `create_app` installs
-(`web/kinds_environment.py`). An upload belongs to the owner who sent it, and each owner's
+The limits and the folder come from the kinds' settings, which the extension installs
+(`ProgressExtension(kinds_config=...)`; the standalone app's come from `web/kinds_environment.py`). An upload belongs to the owner who sent it, and each owner's
 uploads are held to a byte quota and to the job-creation rate, so no one fills the disk
 for everyone (issue 15).
 """
@@ -14,19 +14,19 @@ from collections.abc import Iterator
 from typing import IO
 
 import gevent
-from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
-from progress.errors import RateLimited
-from progress.flask_adapter import service_of
-from progress.kinds import environment
-from progress.kinds.upload_store import EmptyUpload, IncompleteUpload, UploadTooLarge, holding, receive
-from progress.limits import CreationRate
-
-from .auth import current_owner
+from ..errors import RateLimited
+from ..kinds import environment
+from ..kinds.upload_store import EmptyUpload, IncompleteUpload, UploadTooLarge, holding, receive
+from ..limits import CreationRate
 from .errors import ApiError
+from .owners import current_owner
+from .responses import json_response
+from .state import service_of
 
-uploads = Blueprint("uploads", __name__, url_prefix="/api")
+uploads = Blueprint("uploads", __name__)
 
 READ_BYTES = 64 * 1024
 """Bytes read from the socket and written to disk at a time: memory per upload stays this small."""
@@ -45,7 +45,7 @@ def install_upload_rate(app: Flask, per_minute: int) -> None:
 
 
 @uploads.post("/uploads")
-def create_upload() -> tuple[Response, int]:
+def create_upload() -> Response:
     """The body is the file itself (e.g. `curl --data-binary @big.csv`), read in small chunks."""
     settings = environment.config()
     owner = current_owner().name
@@ -78,7 +78,7 @@ def create_upload() -> tuple[Response, int]:
                                       f"{settings.upload_read_timeout_s:g} s.") from None
     except EmptyUpload:
         raise ApiError("bad_request", "The body is empty: send the file itself as the body.") from None
-    return jsonify(upload.to_dict()), 201
+    return json_response(upload.to_dict(), 201)
 
 
 def room_left(owner: str, settings: environment.KindsConfig) -> float:
