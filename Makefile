@@ -1,5 +1,6 @@
 # Two entry points, each working on a fresh Debian machine:
-#   make serve   install the server's packages and run `gunicorn -c gunicorn.conf.py`
+#   make serve   install the server's packages and the project itself (editable: the
+#                `progress-client` command works from any folder), run `gunicorn -c gunicorn.conf.py`
 #   make test    install everything the tests need (Debian's chromium, redis-server, nginx
 #                and node/npm included, then axe-core from package-lock.json) and run the whole suite
 # CI runs `make test` (see .ci/run).
@@ -16,6 +17,7 @@ $(VENV)/bin/activate:
 
 install: $(VENV)/bin/activate
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps --editable .
 
 install-test: $(VENV)/bin/activate system-packages
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-test.txt

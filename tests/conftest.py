@@ -76,19 +76,21 @@ class Server:
 
 
 def start_server(log_dir: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = (),
-                 before_exec: Callable[[], None] | None = None) -> Server:
-    """A gunicorn on a free port, answering `/healthz`; `before_exec` runs in the child (e.g. limits).
+                 before_exec: Callable[[], None] | None = None, config: Path = ROOT / "gunicorn.conf.py",
+                 ready_path: str = "/healthz") -> Server:
+    """A gunicorn on a free port, answering `ready_path`; `before_exec` runs in the child (e.g. limits).
 
     Each server gets a data folder of its own under `log_dir`, unless `env` names one
     (two servers on one folder: a restart); sharing `<repo>/instance` would mix their files.
     A free port too, unless `env` gives a `BIND` (a restart that clients reconnect to).
+    `config` is another gunicorn config for another app (tests/host_app.py's).
     """
     port = int(env["BIND"].rsplit(":", 1)[1]) if env and "BIND" in env else free_port()
     log_path = log_dir / f"gunicorn-{port}.log"
     full_env = {**os.environ, **TEST_ENV, "BIND": f"127.0.0.1:{port}",
                 "DATA_DIR": str(log_dir / f"data-{port}"), **(env or {})}
     with open(log_path, "wb") as log_file:
-        process = subprocess.Popen([GUNICORN, "-c", str(ROOT / "gunicorn.conf.py"), *args],
+        process = subprocess.Popen([GUNICORN, "-c", str(config), *args],
                                    cwd=ROOT, env=full_env, stdout=log_file, stderr=subprocess.STDOUT,
                                    start_new_session=True, preexec_fn=before_exec)
     server = Server(process, f"http://127.0.0.1:{port}", log_path, Path(full_env["DATA_DIR"]))
@@ -97,13 +99,13 @@ def start_server(log_dir: Path, env: dict[str, str] | None = None, args: tuple[s
         if process.poll() is not None:
             pytest.fail(f"gunicorn exited with {process.returncode} at start:\n{server.log()}")
         try:
-            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
+            if httpx.get(f"{server.url}{ready_path}", timeout=1).status_code == 200:
                 return server
         except httpx.TransportError:
             pass
         time.sleep(0.1)
     server.stop()
-    pytest.fail(f"gunicorn did not answer /healthz within {BOOT_DEADLINE_S} s:\n{server.log()}")
+    pytest.fail(f"gunicorn did not answer {ready_path} within {BOOT_DEADLINE_S} s:\n{server.log()}")
 
 
 @pytest.fixture

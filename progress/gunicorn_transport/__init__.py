@@ -6,8 +6,8 @@ runner, streams), which knows only the `Writer` interface of `progress.hub`:
 - `direct.py`: the hub writes events to an idle stream greenlet's socket itself;
 - `detached.py` and `takeover.py`: streams with no greenlet at all.
 
-`install(worker)` is what gunicorn.conf.py calls; an embedding app's gunicorn config
-calls it the same way.
+`install(worker)` is what gunicorn.conf.py calls. An embedding app opts in with one line
+in its own gunicorn config, `from progress.gunicorn_transport import post_worker_init`.
 """
 
 from __future__ import annotations
@@ -46,3 +46,8 @@ def install(worker: Any, version: str | None = None) -> Any:
         log.warning("gunicorn %s is outside the versions tested (%s to before %s): SSE streams keep "
                     "a greenlet each instead of being served detached", version, low, high)
     return connections.open
+
+
+def post_worker_init(worker: Any) -> None:
+    """gunicorn's hook of that name, for an embedding app's config file to import as it is."""
+    install(worker)
