@@ -1,7 +1,7 @@
 """Background jobs with live progress over Server-Sent Events, for gevent servers.
 
 Register kinds with `@job_kind`; `progress.kinds` holds the ones every build has.
-Only `progress.flask_adapter` imports Flask. Names are imported on first use
+Only `progress.flask_adapter` (a package) imports Flask. Names are imported on first use
 (PEP 562), so `python -m progress.client` never loads gevent or jsonschema.
 """
 

@@ -1,4 +1,4 @@
-"""The exception tree of `progress`; `web/errors.py` maps each to a status.
+"""The exception tree of `progress`; `progress/flask_adapter/errors.py` maps each to a status.
 
     ProgressError
     ├── UnknownKind            the kind names no registered kind

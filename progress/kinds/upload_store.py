@@ -1,8 +1,8 @@
 """Uploaded files on disk, each named by a random id in its owner's folder; written chunk by
 chunk, never held whole.
 
-The web layer (`web/uploads.py`) feeds a request body to `receive`; kinds find the file
-again with `upload_path(id, ctx.job.owner)`, so a job reads only its own owner's uploads
+The web layer (`progress/flask_adapter/upload_routes.py`) feeds a request body to `receive`;
+kinds find the file again with `upload_path(id, ctx.job.owner)`, so a job reads only its own owner's uploads
 and someone else's id finds nothing (issue 15). A body still arriving lives as
 `<id>.part`, so a half-received file is never taken for an upload; it counts toward its
 owner's bytes all the same.
