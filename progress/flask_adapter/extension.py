@@ -58,6 +58,8 @@ class ProgressExtension:
                  owner_of_request: OwnerOfRequest | None = None, registry: KindRegistry | None = None,
                  options: ServiceOptions | None = None, kinds_config: environment.KindsConfig | None = None,
                  openapi_extra: Mapping[str, Any] | None = None) -> None:
+        if url_prefix and not url_prefix.startswith("/"):
+            raise ValueError(f"url_prefix: expected '' or a path such as '/progress', got {url_prefix!r}")
         self.url_prefix = url_prefix.rstrip("/")
         self.owner_of_request = owner_of_request
         self.registry = registry

@@ -1,9 +1,9 @@
 """What the shipped kinds need from the server they run in, installed once at app creation.
 
 A kind runs in a greenlet with no request and no Flask, so it cannot read the app's
-settings. The web layer (`web/kinds_environment.py`, called by `create_app`) builds
-a frozen `KindsConfig` from its settings and calls `install()`; kinds call
-`config()`. Only `cleanup` needs the job runner, which comes the same way.
+settings. The web adapter (`ProgressExtension(kinds_config=...)`, fed by
+`web/kinds_environment.py` in the standalone app) calls `install()` with a frozen
+`KindsConfig`; kinds call `config()`. Only `cleanup` needs the job runner, which comes the same way.
 One server process has one app, so one installed environment is enough.
 There is no default data folder: a shared one would mix two servers' files.
 """
@@ -66,7 +66,7 @@ def install(kinds_config: KindsConfig, runner: JobRunner | None = None) -> None:
 def config() -> KindsConfig:
     """The installed settings; a kind run before any were installed fails saying so."""
     if _Installed.config is None:
-        raise RuntimeError("no kinds settings installed: create the app with web.create_app, "
+        raise RuntimeError("no kinds settings installed: set up ProgressExtension on the app, "
                            "or call progress.kinds.environment.install(KindsConfig(data_dir=...))")
     return _Installed.config
 
@@ -74,5 +74,5 @@ def config() -> KindsConfig:
 def job_runner() -> JobRunner:
     """The runner of the server's app; only maintenance kinds need it."""
     if _Installed.runner is None:
-        raise RuntimeError("no job runner installed: create the app with web.create_app first")
+        raise RuntimeError("no job runner installed: set up ProgressExtension on the app first")
     return _Installed.runner
