@@ -34,8 +34,8 @@ from tests.test_redis_workers import Pinned, pid_logging, runner_of, workers
 OUTAGE_S = 5.0
 """Longer than the heartbeat window (`monitor.DEAD_AFTER_S`): no heartbeat is fresh after it."""
 
-FREEZE_S = 4.5
-"""Longer than the heartbeat window too, but shorter than a command's timeout: nothing fails."""
+FREEZE_S = 6.0
+"""Longer than the heartbeat window and than a command's timeout (`connection.COMMAND_TIMEOUT_S`)."""
 
 LOST, BACK = "lost the job store while", "the job store is reachable again"
 
@@ -215,16 +215,17 @@ def test_past_the_grace_jobs_end_interrupted_and_a_worker_started_meanwhile_serv
 
 def test_a_frozen_redis_kills_no_live_workers_jobs_and_a_worker_killed_right_after_has_its_jobs_ended(
         server_factory, redis_server, pinned_factory):
-    """(d) and (e): SIGSTOP longer than the heartbeat window; SIGKILL of a worker 0.1 s after
-    SIGCONT, just as its own jobs ended and it took waiting ones: every job ends, and those the
-    killed worker held end `interrupted` within 5 s of Redis answering again."""
+    """(d) and (e): SIGSTOP longer than the heartbeat window and a command's timeout; SIGKILL of
+    a worker 0.1 s after SIGCONT, as jobs end and others wait for their slots: every job ends,
+    none is left claimed, and those the killed worker held end `interrupted` within 5 s of Redis
+    answering again."""
     server = server_factory(env={"REDIS_URL": redis_server.url, "JOBS_CONCURRENCY": "6"}, args=("--workers", "3"))
     clients = one_per_worker(pinned_factory(server), 3)
     ends_in_freeze = [start_job(client, "sleep", seconds=3, steps=3) for client in clients.values()]
     outlives_freeze = [start_job(client, "sleep", seconds=8, steps=8) for client in clients.values()]
     runners = {job["id"]: runner_of(server, job["id"]) for job in ends_in_freeze + outlives_freeze}
     waiting = [start_job(client, "sleep", seconds=0.5, steps=2) for client in clients.values()]  # no slot free
-    victim = runners[ends_in_freeze[0]["id"]]
+    victim = runners[outlives_freeze[0]["id"]]
     survivor = next(client for pid, client in clients.items() if pid != victim)
 
     redis_server.freeze()
