@@ -29,7 +29,7 @@ from progress.redis_backend.monitor import DIED, LOST_CONTACT
 from tests.conftest import start_job, wait_for_state
 from tests.redis_fixtures import durable_redis_server, redis_server  # noqa: F401 - fixtures
 from tests.restarts import TERMINAL
-from tests.test_redis_workers import Pinned, pid_logging, runner_of, workers
+from tests.test_redis_workers import Pinned, pid_logging, pinned_factory, runner_of, workers  # noqa: F401 - a fixture
 
 OUTAGE_S = 5.0
 """Longer than the heartbeat window (`monitor.DEAD_AFTER_S`): no heartbeat is fresh after it."""
@@ -92,19 +92,6 @@ def following() -> Iterator:
     yield follow
     for follower in opened:
         follower.close()
-
-
-@pytest.fixture
-def pinned_factory() -> Iterator:
-    made: list[Pinned] = []
-
-    def make(server) -> Pinned:
-        made.append(Pinned(server))
-        return made[-1]
-
-    yield make
-    for pins in made:
-        pins.close()
 
 
 def one_per_worker(pins: Pinned, count: int) -> dict[int, httpx.Client]:
