@@ -36,6 +36,10 @@ CANCEL_GRACE_S = 0.5
 SHUTDOWN_GRACE_S = 2.0
 """On SIGTERM, running jobs get this long to finish before they are marked `interrupted`."""
 
+REDIS_OUTAGE_GRACE_S = 30.0
+"""With Redis, running jobs go on this long while it cannot be reached, their changes held in the
+worker and written once it answers; past it they end `interrupted`."""
+
 QUEUE_FULL_RETRY_AFTER_S = 5
 """`Retry-After` sent with 503 `queue_full`."""
 

@@ -12,10 +12,12 @@ from .hub import Hub
 class ProcessFeed:
     """The `Feed` of one process (progress/store.py)."""
 
-    def __init__(self, hub: Hub, on_state: Callable[[], None], on_cancel: Callable[[str], None]) -> None:
+    def __init__(self, hub: Hub, on_state: Callable[[], None], on_cancel: Callable[[str], None],
+                 on_lost: Callable[[str], None]) -> None:
         self._hub = hub
         self._on_state = on_state
         self._on_cancel = on_cancel
+        self._on_lost = on_lost
 
     def event(self, event: Event) -> None:
         self._hub.relay(event)
@@ -30,3 +32,6 @@ class ProcessFeed:
 
     def end_streams(self, farewell: bytes) -> None:
         self._hub.end_all(farewell)
+
+    def interrupt_running(self, error: str) -> None:
+        self._on_lost(error)

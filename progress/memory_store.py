@@ -90,6 +90,8 @@ class _NullFeed:
 
     def end_streams(self, farewell: bytes) -> None: ...
 
+    def interrupt_running(self, error: str) -> None: ...
+
 
 class MemoryStore:
     """Every kept job and what resume needs, for one process (`JobStore`)."""

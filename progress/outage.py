@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 log = logging.getLogger("progress.store")
 
@@ -12,14 +13,20 @@ class Outage:
 
     def __init__(self) -> None:
         self.down = False
+        self._since = 0.0
 
     def failed(self, error: BaseException, doing: str) -> None:
         if not self.down:
             self.down = True
+            self._since = time.monotonic()
             log.error("lost the job store while %s: %s; open streams end and clients resume once it is back",
                       doing, error)
 
     def recovered(self) -> None:
         if self.down:
+            log.warning("the job store is reachable again after %.1f s", self.lasted())
             self.down = False
-            log.warning("the job store is reachable again")
+
+    def lasted(self) -> float:
+        """Seconds since the store was lost; 0 while it answers."""
+        return time.monotonic() - self._since if self.down else 0.0

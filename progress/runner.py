@@ -101,7 +101,7 @@ class JobRunner:
         """Called with each job this process ran as it ends (e.g. `/metrics` durations)."""
 
     def start(self) -> None:
-        self.store.start(ProcessFeed(self.hub, self.wake, self.cancel_here), self.holder)
+        self.store.start(ProcessFeed(self.hub, self.wake, self.cancel_here, self.interrupt_running), self.holder)
         self._chores = [gevent.spawn(self._dispatch_forever), gevent.spawn(self._forget_forever)]
 
     # Requests -------------------------------------------------------------------
@@ -176,11 +176,7 @@ class JobRunner:
             chore.kill(block=False)
         try:
             gevent.joinall([run.greenlet for run in self._running.values()], timeout=grace)
-            for run in list(self._running.values()):
-                if run.job.state is JobState.RUNNING:  # a claimed job never started: it is released
-                    run.cancel_requested.set()  # its next report or check stops it, quietly
-                    self._finish(run, JobState.INTERRUPTED, STOPPED_WHILE_RUNNING)
-                    self._force_stop(run.job, Interrupted)
+            self.interrupt_running(STOPPED_WHILE_RUNNING)
             if not self.store.durable:  # nothing waits for a next start: queued jobs end here
                 for job in self.store.unfinished():
                     if job.state is JobState.QUEUED:
@@ -190,6 +186,15 @@ class JobRunner:
         self.hub.close(SERVER_STOPPING)
         self.store.close()
         self._stopped.set()
+
+    def interrupt_running(self, error: str) -> None:
+        """End every job running here `interrupted` with `error` (shutdown, or a store out of
+        reach for too long). A claimed job that never started is released by its greenlet."""
+        for run in list(self._running.values()):
+            if run.job.state is JobState.RUNNING:
+                run.cancel_requested.set()  # its next report or check stops it, quietly
+                self._finish(run, JobState.INTERRUPTED, error)
+                self._force_stop(run.job, Interrupted)
 
     # Running --------------------------------------------------------------------
 

@@ -34,6 +34,8 @@ class ServiceOptions:
     limits: OwnerLimits = OwnerLimits()
     redis_url: str | None = None
     """Keep jobs, queue and events in Redis, shared by several workers (`progress.redis_backend`)."""
+    redis_outage_grace_s: float = defaults.REDIS_OUTAGE_GRACE_S
+    """How long running jobs go on while Redis cannot be reached, before they end `interrupted`."""
     schedules: tuple[Schedule, ...] = ()
     """Periodic schedules besides those declared with the kinds (e.g. `cleanup`'s, from settings)."""
     url_prefix: str = ""
@@ -101,7 +103,7 @@ def open_store(options: ServiceOptions) -> JobStore:
                          options.limits.running)
     if options.redis_url:
         from .redis_backend.store import connect
-        return connect(options.redis_url, limits)
+        return connect(options.redis_url, limits, options.redis_outage_grace_s)
     if options.jobs_db == ":memory:":
         return MemoryStore(limits)
     from .sqlite_journal import SqliteJournal

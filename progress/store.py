@@ -72,6 +72,10 @@ class Feed(Protocol):
     def end_streams(self, farewell: bytes) -> None:
         """The store lost its events: open streams end and their clients resume."""
 
+    def interrupt_running(self, error: str) -> None:
+        """The store stayed out of reach too long to go on holding this process's changes:
+        every job running here ends `interrupted` with `error`."""
+
 
 class JobStore(Protocol):
     """Where jobs and their events live. Reads return copies a caller may change."""
@@ -95,7 +99,10 @@ class JobStore(Protocol):
 
     def commit(self, job: Job, expect: JobState, event_type: str, holder: str) -> Event | None:
         """Store `job` as it is now with its `state` or `progress` event, if the stored job is
-        still in state `expect` (and, running or claimed, held by `holder`); else None."""
+        still in state `expect` (and, running or claimed, held by `holder`); else None. A store
+        that can be out of reach holds a change of a job this process holds meanwhile, and
+        writes it, in order, once it answers: the event it returns then has id 0 (its id is
+        issued as it is written)."""
 
     def claim(self, holder: str) -> Job | None:
         """Take a due queued job for `holder` if the deployment has a free slot: owners take

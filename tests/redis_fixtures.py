@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -25,11 +26,13 @@ START_DEADLINE_S = 10.0
 
 @dataclass
 class RedisServer:
-    """One redis-server without persistence, in its own folder; it can be restarted on its port."""
+    """One redis-server in its own folder, without persistence unless `durable` (an append-only
+    file synced every second, as production runs it); it can be restarted on its port."""
 
     port: int
     folder: Path
     process: subprocess.Popen | None = None
+    durable: bool = False
 
     @property
     def url(self) -> str:
@@ -39,7 +42,8 @@ class RedisServer:
         log = open(self.folder / "redis.log", "ab")  # noqa: SIM115 - kept open by the child
         self.process = subprocess.Popen(
             [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.folder)],
+             "--appendonly", "yes" if self.durable else "no", "--appendfsync", "everysec",
+             "--dir", str(self.folder)],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         client = redis.Redis(port=self.port, socket_connect_timeout=1)
@@ -57,12 +61,28 @@ class RedisServer:
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
+            self.thaw()  # a frozen one would not hear SIGTERM
             self.process.terminate()
             try:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or the OOM killer would: a durable one comes back from its file."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+
+    def freeze(self) -> None:
+        """SIGSTOP: connections stay open and nothing answers, as on a stalled host."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
 
     def restart(self, down_s: float = 0.5) -> None:
         """Stop it (losing everything: no persistence), stay down a moment, start it again."""
@@ -94,6 +114,16 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     """A fresh, empty redis-server for one test."""
     _redis_server_or_skip()
     server = RedisServer(free_port(), tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def durable_redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A fresh redis-server with an append-only file, for one test that kills it."""
+    _redis_server_or_skip()
+    server = RedisServer(free_port(), tmp_path, durable=True)
     server.start()
     yield server
     server.stop()

@@ -25,10 +25,12 @@ def test_defaults_are_the_contracts():
 def test_values_are_read_and_typed():
     settings = load_settings({"BIND": "0.0.0.0:9000", "ALLOW_OPEN_ACCESS": "1", "JOBS_CONCURRENCY": "2", "JOBS_QUEUE_SIZE": "0",
                               "JOBS_KEEP_S": "1.5", "SSE_RETRY_MS": "500", "SSE_HEARTBEAT_S": "15",
-                              "JOB_KINDS_MODULES": "myapp.kinds, other"})
+                              "JOB_KINDS_MODULES": "myapp.kinds, other", "REDIS_OUTAGE_GRACE_S": "2.5"})
     assert (settings.bind, settings.jobs_concurrency, settings.jobs_queue_size, settings.jobs_keep_s,
-            settings.sse_retry_ms, settings.sse_heartbeat_s, settings.job_kinds_modules) == (
-        "0.0.0.0:9000", 2, 0, 1.5, 500, 15.0, ("myapp.kinds", "other"))
+            settings.sse_retry_ms, settings.sse_heartbeat_s, settings.job_kinds_modules,
+            settings.redis_outage_grace_s) == (
+        "0.0.0.0:9000", 2, 0, 1.5, 500, 15.0, ("myapp.kinds", "other"), 2.5)
+    assert load_settings({}).redis_outage_grace_s == 30.0
 
 
 @pytest.mark.parametrize(("variable", "value"), [
@@ -37,6 +39,7 @@ def test_values_are_read_and_typed():
     ("JOBS_QUEUE_SIZE", "1.5"), ("JOBS_KEEP_S", "nan"), ("JOBS_KEEP_S", "-5"),
     ("SSE_RETRY_MS", "2s"), ("SSE_HEARTBEAT_S", "16"), ("SSE_HEARTBEAT_S", "0"),
     ("JOB_KINDS_MODULES", "my-app.kinds"), ("REDIS_URL", "localhost:6379"),
+    ("REDIS_OUTAGE_GRACE_S", "-1"), ("REDIS_OUTAGE_GRACE_S", "soon"), ("REDIS_OUTAGE_GRACE_S", "86401"),
 ])
 def test_a_bad_value_raises_a_line_naming_the_variable_and_the_value(variable, value):
     with pytest.raises(SettingsError) as caught:

@@ -41,6 +41,8 @@ class Heard:
 
     def end_streams(self, farewell: bytes) -> None: ...
 
+    def interrupt_running(self, error: str) -> None: ...
+
 
 def _openers(kind: str, folder: Path):
     """Opens the store anew on the same folder, as a restart does; the previous one is closed."""

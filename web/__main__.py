@@ -24,10 +24,23 @@ def listen_address(bind: str) -> tuple[str, int] | str:
     return host.strip("[]"), int(port)
 
 
+def check_redis(url: str) -> None:
+    """At the first start, as gunicorn's master does: a Redis that does not answer then is most
+    likely a wrong URL. A worker started later connects when it can (docs/redis.md)."""
+    from progress.redis_backend.connection import Connection, RedisUnreachable, check_reachable
+
+    try:
+        check_reachable(Connection(url).client())
+    except RedisUnreachable as error:
+        raise SettingsError(f"REDIS_URL: {error}") from None
+
+
 def main() -> None:
     configure_logging()
     try:
         settings = load_settings(os.environ)
+        if settings.redis_url:
+            check_redis(settings.redis_url)
         app = create_app(settings)
     except SettingsError as error:
         sys.exit(str(error))

@@ -55,8 +55,6 @@ def create_app(settings: Settings | None = None, registry: KindRegistry | None =
         ProgressExtension(app, url_prefix="", owner_of_request=access.owner_of_request, registry=registry,
                           options=service_options(settings), kinds_config=kinds_config(settings),
                           openapi_extra=standalone_part())
-    except ConnectionError as error:  # the Redis backend's RedisUnreachable
-        raise SettingsError(f"REDIS_URL: {error}") from None
     except JobsDbInUse as error:
         raise SettingsError(f"JOBS_DB: {error}") from None
     except InvalidSchedule as error:
@@ -90,6 +88,7 @@ def service_options(settings: Settings) -> ServiceOptions:
                            jobs_per_minute=settings.limit_jobs_per_minute,
                            running=running_per_owner(settings)),
         redis_url=settings.redis_url,
+        redis_outage_grace_s=settings.redis_outage_grace_s,
         schedules=settings_schedules(settings),
     )
 

@@ -19,6 +19,7 @@ def healthz() -> Response:
     service = service_of()
     if service.stopping:
         raise ShuttingDown("The server is stopping.")
+    health = service.health()  # asks the job store: while it is out of reach, 503 `unavailable`
     if request_owner() is None:  # never in open mode, where every client is an owner
         return jsonify(status="ok")
-    return jsonify(service.health())
+    return jsonify(health)

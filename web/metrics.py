@@ -81,7 +81,7 @@ class ServiceMetrics:
     """One app's registry: the live collector, the duration histogram and the loop monitor."""
 
     def __init__(self, service: ProgressService) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
+        self.registry = CollectorRegistry()  # no collect() to describe: a worker boots while Redis is away
         self.registry.register(ServiceCollector(service))
         self.durations = Histogram("progress_job_duration_seconds", "Running time of finished jobs, "
                                    "by kind and final state.", ["kind", "state"],

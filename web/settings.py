@@ -34,6 +34,8 @@ class Settings:
     sse_retry_ms: int = defaults.SSE_RETRY_MS
     sse_heartbeat_s: float = defaults.SSE_HEARTBEAT_S
     redis_url: str | None = None
+    redis_outage_grace_s: float = defaults.REDIS_OUTAGE_GRACE_S
+    """How long running jobs ride out a Redis outage before they end `interrupted`."""
     job_kinds_modules: tuple[str, ...] = ()
     data_dir: str | None = None
     """This instance's own folder for everything it keeps on disk; None: the app's instance folder."""
@@ -200,6 +202,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
     "SSE_RETRY_MS": ("sse_retry_ms", _integer(0, 3_600_000)),
     "SSE_HEARTBEAT_S": ("sse_heartbeat_s", _seconds(0, defaults.SSE_HEARTBEAT_MAX_S, above_low=True)),
     "REDIS_URL": ("redis_url", _redis_url),
+    "REDIS_OUTAGE_GRACE_S": ("redis_outage_grace_s", _seconds(0, 24 * 3600)),
     "JOB_KINDS_MODULES": ("job_kinds_modules", _modules),
     "DATA_DIR": ("data_dir", str),
     "JOBS_DB": ("jobs_db", str),

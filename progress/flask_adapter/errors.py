@@ -82,8 +82,8 @@ def json_error(error: Exception) -> Response:
     if isinstance(error, HTTPException):
         return _http_error(error)
     if isinstance(error, mounted().service.outage_errors):
-        # Not a bug: one log line without a traceback, not a traceback per request while it lasts.
-        log.warning("job store unreachable on %s %s: %s", request.method, log_value(request.path), error)
+        # Not a bug: one log line per outage without a traceback, not one per request while it lasts.
+        mounted().service.store.outage.failed(error, f"answering {request.method} {log_value(request.path)}")
         return error_response("unavailable", "The job store cannot be reached right now; try again shortly.",
                               {"Retry-After": str(OUTAGE_RETRY_AFTER_S)})
     log.error("unhandled error on %s %s", request.method, log_value(request.path), exc_info=error)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
+from redis import ConnectionError as RedisConnectionError
 from redis import Redis, RedisError
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 CONNECT_TIMEOUT_S = 2.0
 """An unreachable host fails fast instead of holding a request."""
@@ -30,14 +33,21 @@ class Connection:
 
     def client(self) -> Redis:
         return Redis.from_url(self.url, socket_connect_timeout=CONNECT_TIMEOUT_S,
-                              socket_timeout=COMMAND_TIMEOUT_S)
+                              socket_timeout=COMMAND_TIMEOUT_S, retry=one_retry())
 
     def reader_client(self) -> Redis:
         return Redis.from_url(self.url, socket_connect_timeout=CONNECT_TIMEOUT_S,
-                              socket_timeout=READER_BLOCK_MS / 1000 + COMMAND_TIMEOUT_S)
+                              socket_timeout=READER_BLOCK_MS / 1000 + COMMAND_TIMEOUT_S, retry=one_retry())
 
     def key(self, name: str) -> str:
         return self.prefix + name
+
+
+def one_retry() -> Retry:
+    """A pooled connection that Redis dropped (it restarted) is tried once more, at once, on a
+    new one. Nothing else is retried: an outage shows at once rather than after redis-py's ten
+    tries with back-off, and a timed-out commit, which Redis may have applied, is not sent twice."""
+    return Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))
 
 
 def check_reachable(client: Redis) -> None:

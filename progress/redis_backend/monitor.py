@@ -1,6 +1,7 @@
-"""`Monitor`: each worker's once-a-second chores on Redis. It proves this worker alive (with
+"""`Monitor`: each worker's chores on Redis, twice a second. It proves this worker alive (with
 its streams by owner, for `/healthz` and the stream limit), ends the jobs of workers that died
-(SIGKILL, a lost host) as `interrupted`, and settles jobs this worker lost while Redis was away."""
+(SIGKILL, a lost host) as `interrupted`, writes what this worker held while Redis was away,
+and past `REDIS_OUTAGE_GRACE_S` without Redis ends the jobs running here."""
 
 from __future__ import annotations
 
@@ -15,14 +16,22 @@ from ..store import Feed
 if TYPE_CHECKING:
     from .store import RedisStore
 
-TICK_S = 1.0
+TICK_S = 0.5
 """How often the chores run."""
 
-ALIVE_TTL_S = 4
-"""A worker whose heartbeat key is this old is dead: its jobs end within about this long."""
+DEAD_AFTER_S = 4.0
+"""A worker whose heartbeat is this old, while Redis answered all along, is dead: its jobs end
+within about this long."""
+
+QUIET_GAP_S = 2.0
+"""No heartbeat from any worker reached Redis for this long: it was away (down, frozen or
+restarted), so every heartbeat is late and none proves a death until `DEAD_AFTER_S` more."""
+
+STREAMS_TTL_S = 4
+"""A worker's stream counts outlive it this long at most."""
 
 DIED = "The worker running the job stopped without finishing it."
-LOST_CONTACT = "The worker running the job lost contact with Redis."
+LOST_CONTACT = "The worker running the job lost contact with the job store for longer than REDIS_OUTAGE_GRACE_S."
 
 
 class Monitor:
@@ -33,20 +42,21 @@ class Monitor:
         self._feed = feed
         self._client = store.client
         self._key = store.connection.key
+        self._gave_up = False
+        """The jobs running here were ended for want of Redis in this outage."""
         self._greenlet: gevent.Greenlet | None = None
 
     def start(self) -> None:
-        self.beat()
         self._greenlet = gevent.spawn(self._forever)
 
     def stop(self) -> None:
+        """Say goodbye: a heartbeat of 0 lets the others end at once whatever was left here."""
         if self._greenlet is not None:
             self._greenlet.kill(block=False)
         worker = self.store.holder
         try:
             with self._client.pipeline() as pipe:
-                pipe.delete(self._key(f"alive:{worker}"))
-                pipe.srem(self._key("workers"), worker)
+                pipe.hset(self._key("heartbeats"), worker, 0)
                 pipe.delete(self._key(f"streams_of:{worker}"))
                 pipe.execute()
         except RedisError as error:
@@ -54,55 +64,45 @@ class Monitor:
 
     def _forever(self) -> None:
         while True:
-            gevent.sleep(TICK_S)
             try:
                 self.tick()
             except RedisError as error:
                 self.store.outage.failed(error, "checking workers")
-            else:
-                self.store.outage.recovered()
+                self._give_up_after_grace()
+            gevent.sleep(TICK_S)
 
     def tick(self) -> None:
-        self.beat()
-        self.bury_the_dead()
-        self.settle()
+        """Heartbeat first, so the others never take this worker for dead; then what was held
+        through an outage, and only then is Redis said to be back."""
+        ending = self.beat()
+        self.store.write_held()
+        self.store.outage.recovered()
+        self._gave_up = False
+        for worker, job_id in zip(ending[::2], ending[1::2]):
+            self._interrupt(job_id.decode(), worker.decode())
 
-    def beat(self) -> None:
-        """Alive, with this worker's open streams by owner (the stream limit and `/healthz`)."""
+    def beat(self) -> list[bytes]:
+        """Alive, with this worker's open streams by owner; returns the running jobs of dead
+        workers as worker, job id, ... (the script released their claims)."""
         worker = self.store.holder
         by_owner = self._feed.streams_by_owner()
         with self._client.pipeline() as pipe:
-            pipe.set(self._key(f"alive:{worker}"), 1, ex=ALIVE_TTL_S)
-            pipe.sadd(self._key("workers"), worker)
             pipe.delete(self._key(f"streams_of:{worker}"))
             if by_owner:
                 pipe.hset(self._key(f"streams_of:{worker}"), mapping=by_owner)
-                pipe.expire(self._key(f"streams_of:{worker}"), ALIVE_TTL_S)
-            pipe.execute()
+                pipe.expire(self._key(f"streams_of:{worker}"), STREAMS_TTL_S)
+            self.store.scripts.tick(args=[self.store.connection.prefix, worker, int(DEAD_AFTER_S * 1000),
+                                          int(QUIET_GAP_S * 1000)], client=pipe)
+            return pipe.execute()[-1]
 
-    def bury_the_dead(self) -> None:
-        client = self._client
-        for raw in client.smembers(self._key("workers")):
-            worker = raw.decode()
-            if worker == self.store.holder or client.exists(self._key(f"alive:{worker}")):
-                continue
-            claims = client.hgetall(self._key("claims"))
-            claimed = [job_id.decode() for job_id, holder in claims.items() if holder == raw]
-            running = [job_id.decode() for job_id in client.smembers(self._key(f"runs:{worker}"))]
-            for job_id in claimed:  # never started: it waits in its place again
-                self.store.release(job_id, worker)
-            for job_id in running:
-                self._interrupt(job_id, worker, DIED)
-            client.srem(self._key("workers"), worker)
+    def _give_up_after_grace(self) -> None:
+        """Past the grace, the jobs running here end `interrupted`; that too is written once
+        Redis answers."""
+        if not self._gave_up and self.store.outage.lasted() > self.store.outage_grace_s:
+            self._gave_up = True
+            self._feed.interrupt_running(LOST_CONTACT)
 
-    def settle(self) -> None:
-        """Jobs this worker ran when Redis went away: their greenlets are gone, so end them."""
-        for job_id in list(self.store.unsettled):
-            self.store.release(job_id, self.store.holder)  # claimed, never started: it waits again
-            self._interrupt(job_id, self.store.holder, LOST_CONTACT)
-            self.store.unsettled.discard(job_id)
-
-    def _interrupt(self, job_id: str, holder: str, error: str) -> None:
-        job = self.store.interrupt_held(job_id, holder, error)
+    def _interrupt(self, job_id: str, holder: str) -> None:
+        job = self.store.interrupt_held(job_id, holder, DIED)
         if job is not None:
             log_state(job)

@@ -21,7 +21,10 @@ replicas) is assumed, not Redis Cluster. The layout:
     runs:<worker>         set of the jobs a worker runs
     hist:<id>, progress   a job's `state` events; each job's newest `progress`
     states                the last 1000 `state` events, for `/api/events` resumes
-    workers, alive:<w>    registered workers and their heartbeat keys (with a TTL)
+    heartbeats            hash: worker -> its newest heartbeat (ms, Redis' clock); a claim
+                          registers its worker; 0 says goodbye
+    pulse, answering_since  the newest heartbeat from any worker, and since when heartbeats
+                          have come without a gap (Redis was away, frozen or restarted before)
     streams_of:<w>        hash: owner -> a worker's open streams of that owner (with a TTL),
                           for the stream limit and `/healthz`
     rate:<owner>          an owner's job-creation token bucket: tokens, at (with a TTL)
@@ -38,6 +41,15 @@ _PRELUDE = """
 local P = ARGV[1]
 local function fmt(n) return string.format('%.0f', n) end
 local function entry_id(entry) return tonumber(string.match(entry, '^%d+')) end
+local function release(id)  -- a claimed job goes back to its place in the queue
+  redis.call('HDEL', P .. 'claims', id)
+  redis.call('HINCRBY', P .. 'busy_by', redis.call('HGET', P .. 'owner', id), -1)
+  redis.call('ZADD', P .. 'queue', redis.call('ZSCORE', P .. 'created', id), id)
+end
+local function now_ms()
+  local now = redis.call('TIME')
+  return tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+end
 local function last_id()
   local value = redis.call('GET', P .. 'ids')
   if value then return tonumber(value) end
@@ -162,9 +174,8 @@ CLAIM = _PRELUDE + """
 -- than their share) is taken.
 local busy = redis.call('ZCARD', P .. 'in:running') + redis.call('HLEN', P .. 'claims')
 if busy >= tonumber(ARGV[3]) then return false end
-local now = redis.call('TIME')
-local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-for _, due in ipairs(redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', now_ms, 'LIMIT', 0, 100)) do
+local now = now_ms()
+for _, due in ipairs(redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', now, 'LIMIT', 0, 100)) do
   redis.call('ZREM', P .. 'delayed', due)
   redis.call('ZADD', P .. 'queue', redis.call('ZSCORE', P .. 'created', due), due)
 end
@@ -182,6 +193,7 @@ for _, id in ipairs(redis.call('ZRANGE', P .. 'queue', 0, 499)) do
 end
 if not head then return false end
 redis.call('ZREM', P .. 'queue', head)
+redis.call('HSETNX', P .. 'heartbeats', ARGV[2], now)  -- a worker holding a claim is one the monitors watch
 redis.call('HSET', P .. 'claims', head, ARGV[2])
 redis.call('HINCRBY', P .. 'busy_by', head_owner, 1)
 return redis.call('GET', P .. 'job:' .. head)
@@ -191,10 +203,51 @@ RELEASE = _PRELUDE + """
 -- ARGV: prefix, job id, worker. A claimed job that will not start there waits in its place again.
 local id = ARGV[2]
 if redis.call('HGET', P .. 'claims', id) ~= ARGV[3] then return 0 end
-redis.call('HDEL', P .. 'claims', id)
-redis.call('HINCRBY', P .. 'busy_by', redis.call('HGET', P .. 'owner', id), -1)
-redis.call('ZADD', P .. 'queue', redis.call('ZSCORE', P .. 'created', id), id)
+release(id)
 return 1
+"""
+
+TICK = _PRELUDE + """
+-- ARGV: prefix, worker, dead after (ms), quiet gap (ms). The worker's heartbeat, and in the
+-- same step the burial of dead workers: their claims go back to the queue, and their running
+-- jobs are returned as {worker, job id, ...} for the caller to end (a retry is its decision);
+-- a dead worker with none left is forgotten. A worker is dead when its heartbeat is older than
+-- `dead after` while heartbeats have reached Redis without a gap for at least that long: an
+-- outage (Redis down, frozen or restarted) kills nobody.
+local worker, dead_after = ARGV[2], tonumber(ARGV[3])
+local now = now_ms()
+if now - tonumber(redis.call('GET', P .. 'pulse') or '0') > tonumber(ARGV[4]) then
+  redis.call('SET', P .. 'answering_since', now)
+end
+redis.call('SET', P .. 'pulse', now)
+redis.call('HSET', P .. 'heartbeats', worker, now)
+if now - tonumber(redis.call('GET', P .. 'answering_since')) < dead_after then return {} end
+local ending = {}
+local beats = redis.call('HGETALL', P .. 'heartbeats')
+for i = 1, #beats, 2 do
+  local dead = beats[i]
+  if now - tonumber(beats[i + 1]) >= dead_after then
+    local claims = redis.call('HGETALL', P .. 'claims')
+    for j = 1, #claims, 2 do
+      if claims[j + 1] == dead then release(claims[j]) end
+    end
+    local running = 0
+    for _, id in ipairs(redis.call('SMEMBERS', P .. 'runs:' .. dead)) do
+      if redis.call('HGET', P .. 'state', id) == 'running' and redis.call('HGET', P .. 'worker', id) == dead then
+        table.insert(ending, dead)
+        table.insert(ending, id)
+        running = running + 1
+      else
+        redis.call('SREM', P .. 'runs:' .. dead, id)
+      end
+    end
+    if running == 0 then
+      redis.call('HDEL', P .. 'heartbeats', dead)
+      redis.call('DEL', P .. 'streams_of:' .. dead)
+    end
+  end
+end
+return ending
 """
 
 SCHEDULE_DUE = """
@@ -306,6 +359,7 @@ class Scripts:
         self.commit: Script = client.register_script(COMMIT)
         self.claim: Script = client.register_script(CLAIM)
         self.release: Script = client.register_script(RELEASE)
+        self.tick: Script = client.register_script(TICK)
         self.schedule_due: Script = client.register_script(SCHEDULE_DUE)
         self.view_job: Script = client.register_script(VIEW_JOB)
         self.view_all: Script = client.register_script(VIEW_ALL)

@@ -4,7 +4,9 @@ Any worker with a free slot takes the oldest queued job (`claim`), so `JOBS_CONC
 and `JOBS_QUEUE_SIZE` hold for the whole deployment. Every commit is one Lua script
 (`scripts.py`) that checks the state it expects and who holds the job. Events reach each
 worker's streams through its one reader (`bus.py`); `monitor.py` proves the worker alive
-and ends the jobs of workers that died.
+and ends the jobs of workers that died. While Redis cannot be reached, the changes of the jobs
+this worker runs are held and written once it answers (`held.py`); everything else raises one
+of `outage_errors`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from ..limits import CreationRate
 from ..outage import Outage
 from ..store import Feed, IdempotencyKey, QueueLimits
 from .bus import Bus
-from .connection import Connection, check_reachable
+from .connection import Connection
+from .held import Held, HeldCommits
 from .limits import RedisRateLimiter
 from .monitor import Monitor
 from .records import entry_rest, event_of
@@ -37,15 +40,17 @@ STREAM_MAXLEN = 10_000
 BATCH = 200
 """Records fetched per round trip when a list is filtered."""
 
+HELD_EVENT_ID = 0
+"""The id of an event held through an outage: its real id is issued when it is written."""
+
 _LOST_RACE, _QUEUE_FULL, _OWNER_LIMIT, _KEY_USED, _KEY_CONFLICT = -1, -2, -3, -4, -5
 
 
-def connect(url: str, limits: QueueLimits) -> RedisStore:
-    """The store on the Redis at `url`; raises `RedisUnreachable` if it won't answer."""
+def connect(url: str, limits: QueueLimits, outage_grace_s: float = defaults.REDIS_OUTAGE_GRACE_S) -> RedisStore:
+    """The store on the Redis at `url`. It connects when first used, so a worker started while
+    Redis is away boots, answers 503 `unavailable`, and serves once Redis is back."""
     connection = Connection(url)
-    client = connection.client()
-    check_reachable(client)
-    return RedisStore(connection, client, limits)
+    return RedisStore(connection, connection.client(), limits, outage_grace_s)
 
 
 class RedisStore:
@@ -55,14 +60,15 @@ class RedisStore:
     outage_errors: tuple[type[Exception], ...] = (RedisError,)
     waits_on_network = True
 
-    def __init__(self, connection: Connection, client: Redis, limits: QueueLimits) -> None:
+    def __init__(self, connection: Connection, client: Redis, limits: QueueLimits,
+                 outage_grace_s: float = defaults.REDIS_OUTAGE_GRACE_S) -> None:
         self.connection = connection
         self.client = client
         self.scripts = Scripts(client)
         self.outage = Outage()
+        self.outage_grace_s = outage_grace_s
         self.holder = ""
-        self.unsettled: set[str] = set()
-        """Jobs this worker ran when a commit failed for want of Redis; the monitor ends them."""
+        self.held = HeldCommits()
         self._limits = limits
         self._key = connection.key
         self._prefix = connection.prefix
@@ -75,11 +81,16 @@ class RedisStore:
         self.holder = holder
         self._bus = Bus(self.connection, self.outage, feed)
         self._monitor = Monitor(self, feed)
-        self._bus.start()
+        self._bus.start(self.client)
         self._monitor.start()
 
     def close(self) -> None:
-        """Stop reading, and say goodbye at once, so nobody waits for the heartbeat to lapse."""
+        """Write what is held if Redis answers, stop reading, and say goodbye at once, so nobody
+        waits for the heartbeat to lapse."""
+        try:
+            self.write_held()
+        except RedisError as error:
+            self.outage.failed(error, "stopping")
         if self._bus is not None:
             self._bus.stop()
         if self._monitor is not None:
@@ -102,13 +113,28 @@ class RedisStore:
         return event
 
     def commit(self, job: Job, expect: JobState, event_type: str, holder: str) -> Event | None:
+        """A change of a job this worker holds is held while Redis is away (and while an earlier
+        change of the job waits), and written in order once it answers: the job goes on."""
+        args, data = self._commit_args(job, expect, event_type, holder)
+        ours = bool(holder) and holder == self.holder
+        if ours and (self.outage.down or self.held.holds(job.id)):
+            return self._hold(job, event_type, args, data)
         try:
-            outcome, event = self._commit(job, expect, event_type, holder)
-        except RedisError:
-            if holder and holder == self.holder:
-                self.unsettled.add(job.id)  # its greenlet ends without a word: the monitor settles it
-            raise
-        return None if outcome == _LOST_RACE else event
+            outcome = self.scripts.commit(args=args)
+        except RedisError as error:
+            if not ours:
+                raise
+            self.outage.failed(error, f"committing a change of job {job.id}")
+            return self._hold(job, event_type, args, data)
+        return None if outcome == _LOST_RACE else Event.of(outcome, event_type, job, data)
+
+    def _hold(self, job: Job, event_type: str, args: tuple[object, ...], data: str) -> Event:
+        self.held.add(job.id, Held(event_type, args))
+        return Event.of(HELD_EVENT_ID, event_type, job, data)
+
+    def write_held(self) -> None:
+        """Write the changes held through an outage, in order; raises if Redis is away again."""
+        self.held.write(lambda args: self.scripts.commit(args=args))
 
     def _first_job_of(self, idempotency: IdempotencyKey) -> Job:
         """The job a used key created: as it is now, or as it was if forgotten since."""
@@ -119,18 +145,24 @@ class RedisStore:
     def _commit(self, job: Job, expect: JobState | None, event_type: str, holder: str,
                 idempotency: IdempotencyKey | None = None) -> tuple[int, Event]:
         """Store the job and publish its event in one script; negative codes say why not."""
+        args, data = self._commit_args(job, expect, event_type, holder, idempotency)
+        outcome = self.scripts.commit(args=args)
+        return outcome, Event.of(outcome, event_type, job, data)
+
+    def _commit_args(self, job: Job, expect: JobState | None, event_type: str, holder: str,
+                     idempotency: IdempotencyKey | None = None) -> tuple[tuple[object, ...], str]:
+        """The commit script's arguments for the job as it is now, and the event's data."""
         data = job_json(job)
         limits = self._limits
         waits = job.state is JobState.QUEUED and not job.due(time.time())
-        outcome = self.scripts.commit(args=[
+        return (
             self._prefix, job.id, expect.value if expect else "", job.state.value, job.to_record(),
             event_type, entry_rest(event_type, job, data), holder, job.owner,
             "1" if job.terminal else "0", int((job.finished_at or 0) * 1000), STREAM_MAXLEN,
             limits.concurrency, limits.queue_size, limits.queued_per_owner, defaults.STATE_HISTORY,
             int(job.run_at * 1000) if waits else "",  # type: ignore[operator]
             idempotency.key if idempotency else "", idempotency.fingerprint if idempotency else "",
-            int(defaults.IDEMPOTENCY_KEEP_S)])
-        return outcome, Event.of(outcome, event_type, job, data)
+            int(defaults.IDEMPOTENCY_KEEP_S)), data
 
     def claim(self, holder: str) -> Job | None:
         record = self.scripts.claim(args=[self._prefix, holder, self._limits.concurrency,
@@ -203,11 +235,13 @@ class RedisStore:
         return found if limit is None else found[:limit]
 
     def view_job(self, job_id: str) -> JobView:
+        self._reader_positioned()
         newest, start, record, progress, *states = self.scripts.view_job(args=[self._prefix, job_id])
         return JobView(int(newest), int(start) + 1, Job.from_record(record) if record else None,
                        [event_of(raw) for raw in states], event_of(progress) if progress else None)
 
     def view_all(self, since: int | None, viewer: Owner) -> AllView:
+        self._reader_positioned()
         newest, mode, *items = self.scripts.view_all(args=[
             self._prefix, "" if since is None else since, "" if viewer.admin else viewer.name,
             defaults.SNAPSHOT_FINISHED_JOBS])
@@ -217,6 +251,12 @@ class RedisStore:
         jobs = [job for job in map(Job.from_record, items) if viewer.may_see(job.owner)]
         jobs.sort(key=lambda job: job.created_at, reverse=True)
         return AllView(int(newest), None, jobs)
+
+    def _reader_positioned(self) -> None:
+        """A stream's history and the reader's live events must meet: before a stream first
+        reads history, the reader learns where live events begin (at start, or once Redis answers)."""
+        if self._bus is not None:
+            self._bus.position(self.client)
 
     # Retention ----------------------------------------------------------------------
 
@@ -245,6 +285,6 @@ class RedisStore:
         """`ask` of every other worker's `streams_of:<worker>` hash (its streams by owner), in
         one round trip."""
         with self.client.pipeline() as pipe:
-            for worker in self.client.smembers(self._key("workers")) - {self.holder.encode()}:
+            for worker in set(self.client.hkeys(self._key("heartbeats"))) - {self.holder.encode()}:
                 ask(pipe, self._key(f"streams_of:{worker.decode()}"))
             return pipe.execute()
