@@ -12,8 +12,8 @@ import pytest
 
 from tests.conftest import ROOT
 
-SCRIPTS = ("bench.hold", "bench.fanout", "bench.jobs", "bench.looplag", "bench.soak", "bench.store", "bench.delayed",
-           "bench.state_burst")
+SCRIPTS = ("bench.hold", "bench.fanout", "bench.fanout_redis", "bench.jobs", "bench.looplag", "bench.soak", "bench.store",
+           "bench.delayed", "bench.state_burst")
 
 
 @pytest.fixture(scope="module")

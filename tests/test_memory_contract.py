@@ -1,9 +1,10 @@
-"""The contract's core paths on the in-memory store (`JOBS_DB=:memory:`), issue #12.
+"""The contract's submit paths on the in-memory store (`JOBS_DB=:memory:`), issue #12.
 
-The contract modules run on the default SQLite store with the shared `server`; these are
-collected again here with `server` replaced by one that keeps its jobs in the process only,
-as tests/test_redis_contract.py does for Redis. Paths where the stores differ (a restart)
-are in tests/test_restart.py.
+The contract modules run on the default SQLite store with the shared `server`. That store is
+the in-memory one plus a journal, so only the paths the journal changes are collected again
+here, with `server` replaced by one that keeps its jobs in the process only: a submit, whose
+202 waits for the journal, and the job lists read after it. Paths where the stores differ
+(a restart) are in tests/test_restart.py; the store's own units in tests/test_stores.py.
 """
 
 from collections.abc import Iterator
@@ -12,11 +13,6 @@ import pytest
 
 from tests.conftest import Server, start_server
 from tests.test_api_jobs import *  # noqa: F403
-from tests.test_api_results import *  # noqa: F403
-from tests.test_cancel import *  # noqa: F403
-from tests.test_resume import *  # noqa: F403
-from tests.test_retries_and_timing import *  # noqa: F403
-from tests.test_streams_events import *  # noqa: F403
 
 
 @pytest.fixture(scope="module")

@@ -278,14 +278,6 @@ def _closed_port() -> int:
     return free_port()
 
 
-def test_the_fan_out_bench_across_workers_on_redis_runs_at_smoke_size(tmp_path):
-    out = tmp_path / "figures.json"
-    done = subprocess.run([sys.executable, "-m", "bench.fanout_redis", "--smoke", "--out", str(out)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "workers, Redis" in done.stdout and out.exists()
-
-
 def test_while_redis_is_down_the_api_says_so_in_the_contracts_shape_without_a_traceback(
         server_factory, redis_server):
     server = server_factory(env={"REDIS_URL": redis_server.url})
