@@ -1,10 +1,12 @@
 // The pages' entry point: the dashboard (one stream for every job) or one job's page.
 
-import { getJson } from "./api.js";
+// The modules a host's <job-progress> element shares are the extension's, at /progress/static/.
+import { formatDuration, handleCancelClicks, isTerminal } from "../progress/static/jobcard.js";
+import { LiveStream } from "../progress/static/stream.js";
+import { connectionIndicator } from "./connection.js";
 import { KindForms } from "./forms.js";
-import { formatDuration, handleCancelClicks, isTerminal } from "./jobcard.js";
 import { JobList } from "./joblist.js";
-import { LiveStream, connectionIndicator } from "./stream.js";
+import { getJson, stillSignedIn } from "./session.js";
 
 const byId = (id) => document.getElementById(id);
 
@@ -32,7 +34,7 @@ function dashboard() {
     show(status);
     if (status === "live" && wasLive) forms.load(); // back after a drop: the server may have restarted with other kinds
     wasLive ||= status === "live";
-  });
+  }, stillSignedIn);
   stream.open();
   forms.load();
   showSchedules(byId("schedules"), byId("schedule-list"));
@@ -81,7 +83,7 @@ function jobPage() {
   }, (status) => {
     show(status);
     if (status === "offline") checkJob();
-  });
+  }, stillSignedIn);
 
   // The stream failed for good (a 404 or 204): ask for the job itself.
   async function checkJob() {

@@ -2,8 +2,8 @@
 // The server judges the values; its 400 message is shown next to the field it names.
 // A param marked `"format": "upload"` gets a file picker; the file is uploaded before the job starts.
 
-import { formatAmount } from "./amounts.js";
-import { getJson } from "./api.js";
+import { formatAmount } from "../progress/static/amounts.js";
+import { getJson } from "./session.js";
 import { fileControl, uploadHint } from "./upload.js";
 
 const WHITESPACE_NAMES = { "\t": "Tab", " ": "Space", "\n": "Line break", "": "Nothing (empty)" };

@@ -2,7 +2,7 @@
 // Events only record the newest job object; a frame then updates just the cards that changed,
 // so hundreds of progress events a second cost one DOM pass per frame.
 
-import { createCard, isNewer, isTerminal, tickCard, updateCard } from "./jobcard.js";
+import { createCard, isNewer, isTerminal, tickCard, updateCard } from "../progress/static/jobcard.js";
 
 const FINISHED_STEP = 50;
 const FINISHED_REMEMBERED = 1000;

@@ -1,4 +1,5 @@
-// One job's card: cloned from <template id="job-card"> and filled with textContent only.
+// One job's card, filled with textContent only: the dashboard's (cloned from <template id="job-card">)
+// and the <job-progress> element's (its own children) are drawn by the same code.
 
 import { formatAmount, formatPercent } from "./amounts.js";
 
@@ -21,12 +22,19 @@ export function isNewer(next, known) {
   return next.progress.done >= known.progress.done;
 }
 
-/** A new card for one job id; `update` fills it. */
+/** A new card for one job id, cloned from a page's template, its kind a link to the job's page. */
 export function createCard(template, jobId) {
-  const root = template.content.firstElementChild.cloneNode(true);
+  const card = cardOf(template.content.firstElementChild.cloneNode(true), jobId);
+  card.link.href = `/jobs/${encodeURIComponent(jobId)}`;
+  return card;
+}
+
+/** The card whose parts (`.job-kind`, `.job-state`, the progressbar, ...) `root` holds; `updateCard`
+ * fills them. The `.job-kind` takes the focus when Cancel goes: a link, or anything with tabindex. */
+export function cardOf(root, jobId) {
   const find = (selector) => root.querySelector(selector);
   root.dataset.jobId = jobId;
-  const card = {
+  return {
     root,
     job: null,
     link: find(".job-kind"),
@@ -44,8 +52,6 @@ export function createCard(template, jobId) {
     cancel: find('[data-action="cancel"]'),
     result: find(".job-result"),
   };
-  card.link.href = `/jobs/${encodeURIComponent(jobId)}`;
-  return card;
 }
 
 /** Show `job` on its card; cheap enough to run for every event of the frame. `unit` is its
@@ -149,17 +155,18 @@ function formatParams(params) {
     .join(" · ");
 }
 
-/** Cancel buttons of every card under `container`, by event delegation. A pending button is
- * `aria-disabled`, not `disabled`: a disabled button loses focus to the page body, which sends
- * a keyboard user back to the top; when the job ends the card moves focus to its link. */
-export function handleCancelClicks(container) {
+/** Cancel buttons of every card under `container` (itself a card, or holding cards), by event
+ * delegation; `apiRoot` is where the API is (`/api`, or `/progress/api` in a host app). A pending
+ * button is `aria-disabled`, not `disabled`: a disabled button loses focus to the page body, which
+ * sends a keyboard user back to the top; when the job ends the card moves focus to its link. */
+export function handleCancelClicks(container, apiRoot = "/api") {
   container.addEventListener("click", async (event) => {
     const button = event.target.closest('button[data-action="cancel"]');
     if (!button || button.getAttribute("aria-disabled") === "true") return;
     const jobId = button.closest("[data-job-id]").dataset.jobId;
     button.setAttribute("aria-disabled", "true");
     button.textContent = "Cancelling…";
-    const response = await fetch(`/api/jobs/${encodeURIComponent(jobId)}/cancel`, { method: "POST" })
+    const response = await fetch(`${apiRoot}/jobs/${encodeURIComponent(jobId)}/cancel`, { method: "POST" })
       .catch(() => null);
     if (response && (response.ok || response.status === 409)) return; // the stream shows the outcome
     button.removeAttribute("aria-disabled");

@@ -1,8 +1,6 @@
 // One EventSource with resume: the browser retries with Last-Event-ID by itself; when it
 // gives up (readyState CLOSED) we open a new one with ?lastEventId= (the contract's Resuming).
 
-import { getJson } from "./api.js";
-
 const EVENT_TYPES = ["snapshot", "progress", "state"];
 const OFFLINE_AFTER_ERRORS = 3;
 const MAX_BACKOFF_MS = 30_000;
@@ -12,17 +10,21 @@ export class LiveStream {
    * @param {string} url the stream
    * @param {(type: string, data: object) => void} onEvent called for every event, in order
    * @param {(status: "connecting"|"live"|"reconnecting"|"offline"|"closed") => void} onStatus
+   * @param {() => Promise<boolean>} whenClosed asked once the browser has given up (a 401, a 404,
+   *   a 204, a server away): true opens the stream again after a back-off, false leaves it closed
    */
-  constructor(url, onEvent, onStatus) {
+  constructor(url, onEvent, onStatus, whenClosed = async () => true) {
     this.url = url;
     this.onEvent = onEvent;
     this.onStatus = onStatus;
+    this.whenClosed = whenClosed;
     this.lastId = null;
     this.source = null;
     this.errors = 0;
     this.timer = 0;
     this.closed = false;
-    window.addEventListener("online", () => this.reopenSoon(0));
+    this.online = () => this.reopenSoon(0);
+    window.addEventListener("online", this.online);
   }
 
   open() {
@@ -52,20 +54,14 @@ export class LiveStream {
     this.errors += 1;
     const open = source.readyState !== EventSource.CLOSED;
     this.onStatus(this.errors >= OFFLINE_AFTER_ERRORS || !navigator.onLine ? "offline" : "reconnecting");
-    if (!open) this.signInAgainOrReopen();
+    if (!open) this.askThenReopen();
   }
 
-  /** The browser gave up on an answer that was not an event stream: if that was a 401
-   * (the session ended or its token was revoked), go to the sign-in page, as forms do. */
-  async signInAgainOrReopen() {
+  /** The browser gave up on an answer that was not an event stream: ask `whenClosed` whether
+   * it is worth another try (a revoked session or a job that is gone is not). */
+  async askThenReopen() {
     const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(this.errors, 5));
-    try {
-      await getJson("/api/session");
-    } catch (error) {
-      if (error.status === 401) return; // getJson sent the page to /signin
-      // offline, or the server is restarting: the reopen below retries
-    }
-    this.reopenSoon(backoff);
+    if (await this.whenClosed()) this.reopenSoon(backoff);
   }
 
   reopenSoon(delay) {
@@ -74,28 +70,12 @@ export class LiveStream {
     this.timer = setTimeout(() => this.open(), delay);
   }
 
-  /** Stop for good: the job page calls this on a terminal state, so no reconnect follows. */
+  /** Stop for good: called on a job's terminal state, so no reconnect follows. */
   close() {
     this.closed = true;
     clearTimeout(this.timer);
+    window.removeEventListener("online", this.online);
     this.source?.close();
     this.onStatus("closed");
   }
-}
-
-const STATUS_TEXT = {
-  connecting: "Connecting…",
-  live: "Live",
-  reconnecting: "Reconnecting…",
-  offline: "Offline, retrying",
-  closed: "Finished",
-};
-
-/** The header's connection indicator: text and a data- attribute that CSS colours. */
-export function connectionIndicator(element) {
-  const text = element.querySelector(".connection-text");
-  return (status) => {
-    element.dataset.connection = status;
-    text.textContent = STATUS_TEXT[status];
-  };
 }

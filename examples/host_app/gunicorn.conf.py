@@ -1,0 +1,12 @@
+# examples/host_app/gunicorn.conf.py: `gunicorn -c examples/host_app/gunicorn.conf.py`
+import os
+
+from progress.gunicorn_transport import post_worker_init  # noqa: F401  (open streams hold no greenlet)
+
+wsgi_app = "app:app"
+chdir = os.path.dirname(os.path.abspath(__file__))  # app.py, kinds.py and users.py are here
+worker_class = "gevent"
+workers = 1  # its jobs database belongs to one process
+bind = [os.environ.get("BIND", "127.0.0.1:5000")]
+graceful_timeout = 5
+control_socket_disable = True  # gunicorn's control socket has one fixed path: two servers would collide
