@@ -48,8 +48,16 @@ def test_job_page_holds_job_data_only_escaped(client: httpx.Client) -> None:
     assert f'data-stream="/api/jobs/{job_id}/events"' in page
 
 
-@pytest.mark.parametrize("module", sorted(path.name for path in (ROOT / "web" / "static").glob("*.js")))
+SCRIPTS = {**{f"/static/{path.name}": path for path in (ROOT / "web" / "static").glob("*.js")},
+           **{f"/progress/static/{path.name}": path for path in (ROOT / "progress" / "static").glob("*.js")}}
+"""The page's own modules, and the extension's that it shares with <job-progress> (issue 16)."""
+
+
+@pytest.mark.parametrize("module", sorted(SCRIPTS))
 def test_scripts_never_insert_html(client: httpx.Client, module: str) -> None:
-    source = client.get(f"/static/{module}").text
+    response = client.get(module)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/javascript")
+    source = response.text
+    assert source == SCRIPTS[module].read_text()
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
         assert sink not in source, f"{module} uses {sink}"
