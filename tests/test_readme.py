@@ -36,8 +36,9 @@ EXAMPLE_IN_THE_README = {"app.py", "kinds.py", "templates/jobs.html", "gunicorn.
 def test_the_readme_embedding_section_is_the_example_host_app_verbatim():
     """Issue 16: what the README shows is what the tests run in Chromium, not a copy that drifts."""
     readme = (ROOT / "README.md").read_text()
-    shown = dict((path, text) for text, path in re.findall(
-        r"```(?:python|html)\n((?:# |\{# )examples/host_app/(\S+?)(?: #\})?\n.*?)```", readme, re.S))
+    blocks = re.findall(r"```(?:python|html)\n((?:# |\{# )examples/host_app/(\S+?)(?: #\})?\n.*?)```",
+                        readme, re.DOTALL)
+    shown = {path: text for text, path in blocks}
     assert set(shown) == EXAMPLE_IN_THE_README
     for path, text in shown.items():
         assert text == (ROOT / "examples" / "host_app" / path).read_text(), f"the README's {path} differs from the file"

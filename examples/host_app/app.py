@@ -7,11 +7,11 @@ import secrets
 
 from flask import Flask, Request, Response, redirect, render_template, request
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
-
-import kinds  # noqa: F401  (its @job_kind registers the app's own kind)
 from progress.access import Owner
 from progress.flask_adapter import ProgressExtension, service_of
 from progress.service import ServiceOptions
+
+import kinds  # noqa: F401  (its @job_kind registers the app's own kind)
 from users import USERS
 
 app = Flask(__name__)
