@@ -142,10 +142,16 @@ def start_job(client: httpx.Client, kind: str, **params: object) -> dict:
     return response.json()
 
 
-def cancel_unfinished(client: httpx.Client) -> None:
-    """Leave a shared server as found: cancel every job a test left queued or running."""
-    for job in client.get("/api/jobs?state=queued,running").json()["jobs"]:
-        client.post(f"/api/jobs/{job['id']}/cancel")
+def cancel_unfinished(client: httpx.Client, timeout: float = 5.0) -> None:
+    """Leave a shared server as found: cancel every job a test left queued or running, and wait
+    until they have stopped (a running job ends at its next check, within a second)."""
+    deadline = time.monotonic() + timeout
+    while unfinished := client.get("/api/jobs?state=queued,running").json()["jobs"]:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still unfinished {timeout} s after their cancel: {unfinished}")
+        for job in unfinished:
+            client.post(f"/api/jobs/{job['id']}/cancel")
+        time.sleep(0.05)
 
 
 def wait_for_state(client: httpx.Client, job_id: str, states: set[str], timeout: float = 15.0) -> dict:
