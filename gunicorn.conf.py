@@ -115,14 +115,11 @@ def on_starting(server):
             sys.exit(f"gunicorn.conf.py: REDIS_URL: {reason}")
 
 
-def post_worker_init(worker):
-    """Serve SSE streams detached (progress/gunicorn_transport): no greenlet waits per open
-    stream, the hub writes events to the sockets. Then chain SIGTERM to our graceful shutdown
-    (web/graceful.py): 503 for new jobs at once, running jobs `interrupted` after a short
-    grace, every stream told and ended, idle keep-alive connections closed, then gunicorn's
-    own exit: seconds, not graceful_timeout."""
-    from progress import gunicorn_transport
-    from web import graceful
+# --- Streams and SIGTERM -----------------------------------------------------
 
-    connections = gunicorn_transport.install(worker)
-    graceful.install(worker, connections)
+# gunicorn's `post_worker_init` hook, ready-made (progress/gunicorn_transport): open SSE
+# streams are served detached, so none holds a greenlet and the hub writes events to the
+# sockets; and SIGTERM ends the worker in seconds, not graceful_timeout: 503 for new jobs at
+# once, running jobs `interrupted` after a short grace, every stream told and ended, idle
+# keep-alive connections closed. An app of your own takes the same line.
+from progress.gunicorn_transport import post_worker_init  # noqa: E402,F401

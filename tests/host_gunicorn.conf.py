@@ -2,10 +2,10 @@
 
 import os
 
-from progress.gunicorn_transport import post_worker_init  # noqa: F401  (the README's one line: the take-over)
+from progress.gunicorn_transport import post_worker_init  # noqa: F401  (the README's one line: take-over, SIGTERM)
 
 wsgi_app = "tests.host_app:create_host_app()"
 worker_class = "gevent"
 bind = [os.environ["BIND"]]
-graceful_timeout = 5  # nothing here ends open streams on SIGTERM; the tests close theirs first
+graceful_timeout = 5  # the one line above ends jobs and streams well before it
 control_socket_disable = True  # one fixed socket path would collide between servers side by side

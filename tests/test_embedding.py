@@ -6,6 +6,9 @@ with the take-over installed by the README's one line."""
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,19 +16,25 @@ import httpx
 import pytest
 
 from progress.flask_adapter.extension import STATIC_FOLDER
-from tests.conftest import ROOT, Server, StreamReader, start_server
+from tests.conftest import ROOT, Server, StreamReader, start_job, start_server, wait_for_state
 from tests.host_app import USER_HEADER, create_host_app
 from tests.test_bad_input import UNKNOWN_ID, assert_error
 from web.app import create_app
 from web.settings import Settings
 
 HOST_404 = "The host's own 404 page"
+HOST_GRACEFUL_TIMEOUT_S = 5.0
+"""tests/host_gunicorn.conf.py's `graceful_timeout`: a stop that waited for it would take this long."""
+
+
+def start_host(folder: Path) -> Server:
+    return start_server(folder, env={"PYTHONPATH": str(ROOT)}, config=ROOT / "tests" / "host_gunicorn.conf.py",
+                        ready_path="/")
 
 
 @pytest.fixture(scope="module")
 def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = start_server(tmp_path_factory.mktemp("host"), env={"PYTHONPATH": str(ROOT)},
-                          config=ROOT / "tests" / "host_gunicorn.conf.py", ready_path="/")
+    server = start_host(tmp_path_factory.mktemp("host"))
     yield server
     server.stop()
 
@@ -94,6 +103,27 @@ def test_a_job_under_the_prefix_streams_on_both_streams_and_its_result_downloads
     finally:
         everything.close()
         others.close()
+
+
+def test_sigterm_ends_the_hosts_jobs_and_streams_in_seconds_through_the_same_one_line(tmp_path):
+    """The config's one line installs the graceful stop too: no waiting out graceful_timeout."""
+    host = start_host(tmp_path)
+    try:
+        with httpx.Client(base_url=f"{host.url}/progress", headers={USER_HEADER: "ann"}) as ann:
+            running = start_job(ann, "sleep", seconds=60, steps=60)
+            wait_for_state(ann, running["id"], {"running"})
+        stream = StreamReader(signed_in(host), "/progress/api/events")
+        stream.wait_for(lambda events: events and events[0].event == "snapshot")
+        signalled = time.monotonic()
+        os.killpg(host.process.pid, signal.SIGTERM)
+        stream.wait_for(lambda events: any(e.event == "state" and e.json()["id"] == running["id"]
+                                           and e.json()["state"] == "interrupted" for e in events))
+        stream.wait_ended()
+        host.process.wait(HOST_GRACEFUL_TIMEOUT_S)
+        assert time.monotonic() - signalled < HOST_GRACEFUL_TIMEOUT_S
+        assert "Worker graceful timeout" not in host.log()
+    finally:
+        host.stop()
 
 
 def test_the_api_document_names_the_prefix_and_only_the_extensions_routes(host):

@@ -4,10 +4,11 @@ Everything here leans on gunicorn's insides, so it lives apart from the core (hu
 runner, streams), which knows only the `Writer` interface of `progress.hub`:
 - `chunked.py`: an event as an HTTP/1.1 chunk, and a socket written to around gunicorn;
 - `direct.py`: the hub writes events to an idle stream greenlet's socket itself;
-- `detached.py` and `takeover.py`: streams with no greenlet at all.
+- `detached.py` and `takeover.py`: streams with no greenlet at all;
+- `graceful.py`: SIGTERM ends jobs and streams in seconds, not gunicorn's graceful timeout.
 
-`install(worker)` is what gunicorn.conf.py calls. An embedding app opts in with one line
-in its own gunicorn config, `from progress.gunicorn_transport import post_worker_init`.
+`post_worker_init` installs them; gunicorn.conf.py and an embedding app's gunicorn config
+both take it with one line, `from progress.gunicorn_transport import post_worker_init`.
 """
 
 from __future__ import annotations
@@ -49,5 +50,13 @@ def install(worker: Any, version: str | None = None) -> Any:
 
 
 def post_worker_init(worker: Any) -> None:
-    """gunicorn's hook of that name, for an embedding app's config file to import as it is."""
-    install(worker)
+    """gunicorn's hook of that name, for a config file to import as it is: streams served
+    detached and, for an app with a `ProgressExtension`, its graceful SIGTERM (503 for new jobs
+    at once, running jobs `interrupted` after a short grace, every stream told and ended, idle
+    keep-alive connections closed, then gunicorn's own exit)."""
+    from . import graceful
+
+    connections = install(worker)
+    mounted = getattr(worker.wsgi, "extensions", {}).get("progress")  # no Flask import here
+    if mounted is not None:
+        graceful.install(worker, mounted.service, connections)

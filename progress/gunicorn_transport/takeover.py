@@ -37,7 +37,7 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 class Connections:
     """Every connection one gunicorn gevent worker is serving, with the listener it came in
-    on: for the take-over, and for closing idle ones at shutdown (web/graceful.py)."""
+    on: for the take-over, and for closing idle ones at shutdown (graceful.py)."""
 
     def __init__(self, worker: Any) -> None:
         self.open: dict[gevent_socket.socket, tuple[Any, Any]] = {}

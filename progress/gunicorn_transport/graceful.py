@@ -19,13 +19,12 @@ from typing import Any
 
 import gevent
 
-from progress.flask_adapter import service_of
+from ..service import ProgressService
 
 
-def install(worker: Any, connections: Collection[socket.socket]) -> None:
-    """Called from `post_worker_init` in gunicorn.conf.py, before the worker starts serving;
-    `connections` are those gunicorn is serving (progress/gunicorn_transport keeps them)."""
-    service = service_of(worker.wsgi)
+def install(worker: Any, service: ProgressService, connections: Collection[socket.socket]) -> None:
+    """Called from `post_worker_init`, before the worker starts serving; `connections` are
+    those gunicorn is serving (`takeover.Connections` keeps them)."""
     gunicorn_exit = worker.handle_exit
 
     def stop(signum: int, frame: Any) -> None:
