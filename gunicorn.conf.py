@@ -94,25 +94,26 @@ loglevel = "info"
 # --- Hooks -------------------------------------------------------------------
 
 def on_starting(server):
-    """Refuse more than one worker without REDIS_URL, and say why; with it, stop at once if
-    Redis does not answer (rather than workers failing to boot one after another). Warn
-    when the open-file limit caps the streams below worker_connections."""
+    """Refuse more than one worker without Redis (REDIS_URL or REDIS_SENTINELS), and say why;
+    with it, stop at once if Redis does not answer (rather than workers failing to boot one after
+    another). Warn when the open-file limit caps the streams below worker_connections."""
     open_files = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     if open_files != resource.RLIM_INFINITY and open_files < server.cfg.worker_connections:
         server.log.warning("the open-file limit is %d, so a worker holds fewer than %d streams; raise "
                            "the hard limit (ulimit -Hn, or LimitNOFILE= under systemd)",
                            open_files, server.cfg.worker_connections)
-    if server.cfg.workers > 1 and not settings.redis_url:
-        sys.exit(f"gunicorn.conf.py: {server.cfg.workers} workers need REDIS_URL: without it each "
-                 "worker has its own in-memory hub and clients would miss events. Use one worker.")
-    if settings.redis_url:  # asked in a child: redis-py must not be imported before the workers patch
+    redis = settings.redis_address
+    if server.cfg.workers > 1 and redis is None:
+        sys.exit(f"gunicorn.conf.py: {server.cfg.workers} workers need REDIS_URL or REDIS_SENTINELS: without "
+                 "Redis each worker has its own in-memory hub and clients would miss events. Use one worker.")
+    if redis is not None:  # asked in a child: redis-py must not be imported before the workers patch
         import subprocess
 
-        check = subprocess.run([sys.executable, "-m", "progress.redis_backend.connection", settings.redis_url],
+        check = subprocess.run([sys.executable, "-m", "progress.redis_backend.connection", *redis.arguments()],
                                cwd=chdir, capture_output=True, text=True, timeout=30)
         if check.returncode != 0:
             reason = (check.stderr.strip().splitlines() or ["no answer"])[-1]
-            sys.exit(f"gunicorn.conf.py: REDIS_URL: {reason}")
+            sys.exit(f"gunicorn.conf.py: {redis.setting}: {reason}")
 
 
 # --- Streams and SIGTERM -----------------------------------------------------

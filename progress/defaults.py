@@ -113,6 +113,10 @@ IDEMPOTENCY_KEEP_S = 24 * 3600.0
 
 MAX_DELAY_S = 30 * 24 * 3600
 """The latest a job may be asked to start (`delay_s`, `run_at`): thirty days ahead."""
+REDIS_MAX_CONNECTIONS = 50
+"""Redis connections one worker's requests and jobs share (REDIS_MAX_CONNECTIONS). Past it a call
+waits for a free one: a burst of stream opens is load, never an outage."""
+
 FORWARDED_ALLOW_IPS = "127.0.0.1,::1"
 """Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed: gunicorn's own default, so a
 proxy on the same host works as it comes and a client elsewhere cannot claim another address."""

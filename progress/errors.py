@@ -11,7 +11,8 @@
     ├── NoResult               the job has not succeeded
     ├── RetryLater             refusals that pass, with a Retry-After
     │   ├── QueueFull          JOBS_QUEUE_SIZE jobs already wait
-    │   └── RateLimited        an owner went past one of its limits
+    │   ├── RateLimited        an owner went past one of its limits
+    │   └── StoreBusy          every connection to the job store stayed busy: load, not an outage
     ├── ShuttingDown           the server is stopping
     └── IllegalTransition      a bug: a job asked to leave a terminal state
 
@@ -106,6 +107,13 @@ class QueueFull(RetryLater):
 
 class RateLimited(RetryLater):
     code = "rate_limited"
+
+
+class StoreBusy(RetryLater):
+    """The job store answers, but every connection to it stayed busy past the wait. Load, not an
+    outage: nothing ends and nothing is settled, this one call is refused (issue 14)."""
+
+    code = "unavailable"
 
 
 class ShuttingDown(ProgressError):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import time
 
+from .errors import StoreBusy
+
 log = logging.getLogger("progress.store")
 
 
@@ -16,6 +18,9 @@ class Outage:
         self._since = 0.0
 
     def failed(self, error: BaseException, doing: str) -> None:
+        """A busy store (`StoreBusy`) is load, not an outage: the store said so itself."""
+        if isinstance(error, StoreBusy):
+            return
         if not self.down:
             self.down = True
             self._since = time.monotonic()

@@ -14,6 +14,7 @@ from .results import ResultStore
 from .errors import ProgressError
 from .runner import JobRunner
 from .schedules import Schedule, Scheduler
+from .redis_backend.address import RedisAddress
 from .store import JobStore, QueueLimits
 from .streams import StreamService
 
@@ -32,7 +33,7 @@ class ServiceOptions:
     jobs_db: str = ":memory:"
     """Where jobs and their events are kept: an SQLite file, or `:memory:` for this process only."""
     limits: OwnerLimits = OwnerLimits()
-    redis_url: str | None = None
+    redis: RedisAddress | None = None
     """Keep jobs, queue and events in Redis, shared by several workers (`progress.redis_backend`)."""
     redis_outage_grace_s: float = defaults.REDIS_OUTAGE_GRACE_S
     """How long running jobs go on while Redis cannot be reached, before they end `interrupted`."""
@@ -98,12 +99,12 @@ class ProgressService:
 
 
 def open_store(options: ServiceOptions) -> JobStore:
-    """Redis with `redis_url`; else memory, journaled to the SQLite file `jobs_db` unless `:memory:`."""
+    """Redis with `redis`; else memory, journaled to the SQLite file `jobs_db` unless `:memory:`."""
     limits = QueueLimits(options.concurrency, options.queue_size, options.limits.queued,
                          options.limits.running)
-    if options.redis_url:
+    if options.redis:
         from .redis_backend.store import connect
-        return connect(options.redis_url, limits, options.redis_outage_grace_s)
+        return connect(options.redis, limits, options.redis_outage_grace_s)
     if options.jobs_db == ":memory:":
         return MemoryStore(limits)
     from .sqlite_journal import SqliteJournal

@@ -33,6 +33,9 @@ class RedisServer:
     folder: Path
     process: subprocess.Popen | None = None
     durable: bool = False
+    options: tuple[str, ...] = ()
+    """More command-line settings (`--replicaof`, `--repl-diskless-sync-delay`)."""
+    password: str | None = None
 
     @property
     def url(self) -> str:
@@ -43,10 +46,13 @@ class RedisServer:
         self.process = subprocess.Popen(
             [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "yes" if self.durable else "no", "--appendfsync", "everysec",
-             "--dir", str(self.folder)],
+             "--dir", str(self.folder), *self.options, *(("--requirepass", self.password) if self.password else ())],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
-        client = redis.Redis(port=self.port, socket_connect_timeout=1)
+        self.wait_answering(self.folder / "redis.log")
+
+    def wait_answering(self, log_path: Path) -> None:
+        client = redis.Redis(port=self.port, password=self.password, socket_connect_timeout=1)
         deadline = time.monotonic() + START_DEADLINE_S
         while True:
             try:
@@ -54,7 +60,8 @@ class RedisServer:
                 break
             except redis.ConnectionError:
                 if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise AssertionError(f"redis-server did not start:\n{self.log()}") from None
+                    raise AssertionError(f"{log_path}: did not start:\n"
+                                         f"{log_path.read_text(errors='replace')}") from None
                 time.sleep(0.05)
             finally:
                 client.close()
@@ -90,8 +97,8 @@ class RedisServer:
         time.sleep(down_s)
         self.start()
 
-    def client(self) -> redis.Redis:
-        return redis.Redis(port=self.port, socket_timeout=5)
+    def client(self, db: int = 0) -> redis.Redis:
+        return redis.Redis(port=self.port, password=self.password, db=db, socket_timeout=5)
 
     def log(self) -> str:
         return (self.folder / "redis.log").read_text(errors="replace")

@@ -62,11 +62,12 @@ def test_python_m_web_patches_first_serves_and_stops_on_sigterm(tmp_path):
 
 
 def test_the_settings_module_gunicorn_conf_imports_stays_free_of_gevent_and_flask():
-    """Of `progress` it reads only the defaults, which are stdlib only."""
+    """Of `progress` it reads only the defaults and the Redis address, which are stdlib only (no redis-py)."""
     code = ("import sys, web.settings; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('gevent', 'flask', 'progress')))")
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('gevent', 'flask', 'progress', 'redis')))")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert result.stdout.strip() == "['progress', 'progress.defaults']", result.stderr
+    assert result.stdout.strip() == ("['progress', 'progress.defaults', 'progress.redis_backend', "
+                                     "'progress.redis_backend.address']"), result.stderr
 
 
 def test_the_terminal_client_loads_neither_gevent_nor_flask():

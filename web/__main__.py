@@ -12,6 +12,7 @@ import gevent  # noqa: E402
 from gevent.pywsgi import WSGIServer  # noqa: E402
 
 from progress.flask_adapter import service_of  # noqa: E402
+from progress.redis_backend.address import RedisAddress  # noqa: E402
 
 from .app import configure_logging, create_app  # noqa: E402
 from .settings import SettingsError, load_settings  # noqa: E402
@@ -24,23 +25,23 @@ def listen_address(bind: str) -> tuple[str, int] | str:
     return host.strip("[]"), int(port)
 
 
-def check_redis(url: str) -> None:
+def check_redis(address: RedisAddress) -> None:
     """At the first start, as gunicorn's master does: a Redis that does not answer then is most
     likely a wrong URL. A worker started later connects when it can (docs/redis.md)."""
     from progress.redis_backend.connection import Connection, RedisUnreachable, check_reachable
 
     try:
-        check_reachable(Connection(url).client())
+        check_reachable(Connection(address).client(), address)
     except RedisUnreachable as error:
-        raise SettingsError(f"REDIS_URL: {error}") from None
+        raise SettingsError(f"{address.setting}: {error}") from None
 
 
 def main() -> None:
     configure_logging()
     try:
         settings = load_settings(os.environ)
-        if settings.redis_url:
-            check_redis(settings.redis_url)
+        if settings.redis_address is not None:
+            check_redis(settings.redis_address)
         app = create_app(settings)
     except SettingsError as error:
         sys.exit(str(error))

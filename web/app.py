@@ -87,7 +87,7 @@ def service_options(settings: Settings) -> ServiceOptions:
                            queued=settings.limit_queued_per_owner,
                            jobs_per_minute=settings.limit_jobs_per_minute,
                            running=running_per_owner(settings)),
-        redis_url=settings.redis_url,
+        redis=settings.redis_address,
         redis_outage_grace_s=settings.redis_outage_grace_s,
         schedules=settings_schedules(settings),
     )

@@ -33,6 +33,7 @@ from flask import Flask, current_app, request, session
 from flask.sessions import SecureCookieSessionInterface
 
 from progress.access import Owner
+from progress.redis_backend.address import RedisAddress
 
 from .settings import Settings
 from .tokens import Token
@@ -75,10 +76,10 @@ class SqliteEndedSessions:
 class RedisEndedSessions:
     """In Redis, one key per session expiring with it: every worker and host sees a sign-out."""
 
-    def __init__(self, url: str) -> None:
-        from progress.redis_backend.connection import Connection  # redis-py only with REDIS_URL
+    def __init__(self, address: RedisAddress) -> None:
+        from progress.redis_backend.connection import Connection  # redis-py only with Redis
 
-        connection = Connection(url)
+        connection = Connection(address)
         self._client = connection.client()
         self._key = lambda session_id: connection.key(f"ended-session:{session_id}")
 
@@ -90,9 +91,9 @@ class RedisEndedSessions:
 
 
 def ended_sessions(settings: Settings) -> EndedSessions:
-    """Redis with REDIS_URL, else the data folder (resolved by now: `web.data_folder`)."""
-    if settings.redis_url:
-        return RedisEndedSessions(settings.redis_url)
+    """Redis with REDIS_URL or REDIS_SENTINELS, else the data folder (resolved by now: `web.data_folder`)."""
+    if settings.redis_address is not None:
+        return RedisEndedSessions(settings.redis_address)
     return SqliteEndedSessions(os.path.join(str(settings.data_dir), ENDED_SESSIONS_FILE))
 
 

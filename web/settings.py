@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from progress import defaults  # stdlib only, like this module
+from progress.redis_backend.address import RedisAddress, parse_master_name, parse_sentinels  # stdlib only too
 
 from .proxy import TrustedProxies
 from .tokens import TokenFile, read_token_file
@@ -34,6 +35,11 @@ class Settings:
     sse_retry_ms: int = defaults.SSE_RETRY_MS
     sse_heartbeat_s: float = defaults.SSE_HEARTBEAT_S
     redis_url: str | None = None
+    """Redis' address; beside REDIS_SENTINELS only its user, password, database and TLS."""
+    redis_sentinels: tuple[tuple[str, int], ...] = ()
+    """Redis Sentinel's addresses: they name the primary (REDIS_SENTINEL_MASTER) and follow a failover."""
+    redis_sentinel_master: str | None = None
+    redis_max_connections: int = defaults.REDIS_MAX_CONNECTIONS
     redis_outage_grace_s: float = defaults.REDIS_OUTAGE_GRACE_S
     """How long running jobs ride out a Redis outage before they end `interrupted`."""
     job_kinds_modules: tuple[str, ...] = ()
@@ -87,6 +93,14 @@ class Settings:
     limit_upload_bytes_per_owner: int = defaults.LIMIT_UPLOAD_BYTES_PER_OWNER
     forwarded_allow_ips: TrustedProxies = TrustedProxies.parse(defaults.FORWARDED_ALLOW_IPS)
     """Proxies whose forwarding headers give the client address and scheme (web/proxy.py)."""
+
+    @property
+    def redis_address(self) -> RedisAddress | None:
+        """Where Redis is, if the deployment uses it (REDIS_URL, or REDIS_SENTINELS)."""
+        if not (self.redis_url or self.redis_sentinels):
+            return None
+        return RedisAddress(self.redis_url, self.redis_sentinels, self.redis_sentinel_master,
+                            self.redis_max_connections)
 
 
 _BIND = re.compile(r"^(unix:.+|(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]*):\d{1,5})$")
@@ -183,6 +197,20 @@ def _secret_key(value: str) -> str:
     return value
 
 
+def _check_sentinels(settings: Settings) -> None:
+    """Sentinels and the primary's name come together; a URL beside them gives only credentials,
+    database and TLS, so a unix socket (no host to fail over) cannot be one."""
+    if settings.redis_sentinels and not settings.redis_sentinel_master:
+        raise SettingsError("REDIS_SENTINEL_MASTER: needed with REDIS_SENTINELS: "
+                            "the name the sentinels monitor the primary under")
+    if settings.redis_sentinel_master and not settings.redis_sentinels:
+        raise SettingsError("REDIS_SENTINELS: needed with REDIS_SENTINEL_MASTER: "
+                            "the sentinels' host:port pairs, joined by commas")
+    if settings.redis_sentinels and settings.redis_url and settings.redis_url.startswith("unix:"):
+        raise SettingsError("REDIS_URL: a unix socket cannot be used with REDIS_SENTINELS, which "
+                            "name the primary's host and port; give redis://[user:password@]host/db or leave it unset")
+
+
 def _check_open_access(settings: Settings) -> None:
     """With no tokens, anyone who reaches the server runs and reads every job: loopback only,
     unless told explicitly."""
@@ -203,6 +231,9 @@ _PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
     "SSE_HEARTBEAT_S": ("sse_heartbeat_s", _seconds(0, defaults.SSE_HEARTBEAT_MAX_S, above_low=True)),
     "REDIS_URL": ("redis_url", _redis_url),
     "REDIS_OUTAGE_GRACE_S": ("redis_outage_grace_s", _seconds(0, 24 * 3600)),
+    "REDIS_SENTINELS": ("redis_sentinels", parse_sentinels),
+    "REDIS_SENTINEL_MASTER": ("redis_sentinel_master", parse_master_name),
+    "REDIS_MAX_CONNECTIONS": ("redis_max_connections", _integer(1, 10_000)),
     "JOB_KINDS_MODULES": ("job_kinds_modules", _modules),
     "DATA_DIR": ("data_dir", str),
     "JOBS_DB": ("jobs_db", str),
@@ -252,5 +283,6 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         except ValueError as error:
             raise SettingsError(f"{variable}: {error}, got {_shown(variable, raw)}") from None
     settings = Settings(**values)
+    _check_sentinels(settings)
     _check_open_access(settings)
     return settings

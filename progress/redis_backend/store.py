@@ -11,6 +11,7 @@ of `outage_errors`.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -25,14 +26,20 @@ from ..events import AllView, Event, JobView, visible
 from ..jobs import Job, JobState, job_json
 from ..limits import CreationRate
 from ..outage import Outage
+from ..rare_log import RareWarning
 from ..store import Feed, IdempotencyKey, QueueLimits
 from .bus import Bus
+from .address import RedisAddress
 from .connection import Connection
 from .held import Held, HeldCommits
 from .limits import RedisRateLimiter
 from .monitor import Monitor
 from .records import entry_rest, event_of
 from .scripts import Scripts
+
+UNREPLICATED = RareWarning(logging.getLogger("progress.store"),
+                           "no replica acknowledged a job's state change within %d ms, so a failover "
+                           "could lose it; state changes go on without waiting for %g s")
 
 STREAM_MAXLEN = 10_000
 """Events the Redis stream keeps (approximately): a reader that lags further loses events."""
@@ -43,13 +50,22 @@ BATCH = 200
 HELD_EVENT_ID = 0
 """The id of an event held through an outage: its real id is issued when it is written."""
 
+REPLICA_WAIT_MS = 1000
+"""With Sentinel, a state change (a submit's 202 included) waits this long for a replica to hold
+it (WAIT); then it goes on anyway, and the log says a failover could lose it."""
+
+UNREPLICATED_PAUSE_S = 10.0
+"""After a WAIT no replica answered, state changes go on without waiting this long, then try again:
+a lost replica costs one second now and then, not one per state change."""
+
 _LOST_RACE, _QUEUE_FULL, _OWNER_LIMIT, _KEY_USED, _KEY_CONFLICT = -1, -2, -3, -4, -5
 
 
-def connect(url: str, limits: QueueLimits, outage_grace_s: float = defaults.REDIS_OUTAGE_GRACE_S) -> RedisStore:
-    """The store on the Redis at `url`. It connects when first used, so a worker started while
+def connect(address: RedisAddress, limits: QueueLimits,
+            outage_grace_s: float = defaults.REDIS_OUTAGE_GRACE_S) -> RedisStore:
+    """The store on the Redis at `address`. It connects when first used, so a worker started while
     Redis is away boots, answers 503 `unavailable`, and serves once Redis is back."""
-    connection = Connection(url)
+    connection = Connection(address)
     return RedisStore(connection, connection.client(), limits, outage_grace_s)
 
 
@@ -70,6 +86,10 @@ class RedisStore:
         self.holder = ""
         self.held = HeldCommits()
         self._limits = limits
+        self._replicas = 1 if connection.address.sentinels else 0
+        """Replicas a state change must reach before anyone is answered: one where a failover may
+        promote one."""
+        self._unreplicated_until = 0.0
         self._key = connection.key
         self._prefix = connection.prefix
         self._bus: Bus | None = None
@@ -120,7 +140,7 @@ class RedisStore:
         if ours and (self.outage.down or self.held.holds(job.id)):
             return self._hold(job, event_type, args, data)
         try:
-            outcome = self.scripts.commit(args=args)
+            outcome = self._run_commit(event_type == "state", args)
         except RedisError as error:
             if not ours:
                 raise
@@ -146,7 +166,7 @@ class RedisStore:
                 idempotency: IdempotencyKey | None = None) -> tuple[int, Event]:
         """Store the job and publish its event in one script; negative codes say why not."""
         args, data = self._commit_args(job, expect, event_type, holder, idempotency)
-        outcome = self.scripts.commit(args=args)
+        outcome = self._run_commit(event_type == "state", args)
         return outcome, Event.of(outcome, event_type, job, data)
 
     def _commit_args(self, job: Job, expect: JobState | None, event_type: str, holder: str,
@@ -163,6 +183,22 @@ class RedisStore:
             int(job.run_at * 1000) if waits else "",  # type: ignore[operator]
             idempotency.key if idempotency else "", idempotency.fingerprint if idempotency else "",
             int(defaults.IDEMPOTENCY_KEEP_S)), data
+
+    def _run_commit(self, replicated: bool, args: tuple[object, ...]) -> int:
+        """A state change's commit and WAIT go on one connection (WAIT counts that connection's
+        writes), so a job a 202 accepted, or a job that ended, is on a replica too and survives
+        a failover. Progress is not waited for (the next report carries it anyway), nor are the
+        changes held through an outage, written at once when it ends."""
+        if not (replicated and self._replicas) or time.monotonic() < self._unreplicated_until:
+            return self.scripts.commit(args=args)
+        with self.client.pipeline(transaction=False) as pipe:
+            self.scripts.commit(args=args, client=pipe)
+            pipe.wait(self._replicas, REPLICA_WAIT_MS)
+            outcome, acknowledged = pipe.execute()
+        if acknowledged < self._replicas:
+            UNREPLICATED.say(REPLICA_WAIT_MS, UNREPLICATED_PAUSE_S)
+            self._unreplicated_until = time.monotonic() + UNREPLICATED_PAUSE_S
+        return outcome
 
     def claim(self, holder: str) -> Job | None:
         record = self.scripts.claim(args=[self._prefix, holder, self._limits.concurrency,
