@@ -28,6 +28,9 @@ TERMINAL = frozenset((b"succeeded", b"failed", b"cancelled", b"interrupted"))
 OnEvent = Callable[["Stream", bytes, int, bytes, float], None]
 """Called with (stream, event type, id, data, arrival time) for every event."""
 
+MakeStream = Callable[[str, "OnEvent | None", object], "Stream"]
+"""Builds the protocol of one connection from (path, on_event, tag): `Stream` or a subclass."""
+
 _LINGER_OFF = struct.pack("ii", 1, 0)
 
 WALL_OFFSET = time.time() - time.perf_counter()
@@ -106,7 +109,7 @@ ephemeral ports (`ip_local_port_range`), too few for the largest hold levels."""
 
 
 async def open_streams(port: int, paths: Iterable[tuple[str, object]], on_event: OnEvent | None = None,
-                       in_flight: int = 200, deadline_s: float = 60.0) -> list[Stream]:
+                       in_flight: int = 200, deadline_s: float = 60.0, make: MakeStream = Stream) -> list[Stream]:
     """Open one stream per (path, tag), at most `in_flight` still waiting for their first event.
 
     Returns the streams that got their first event within the deadline; the others are closed.
@@ -118,7 +121,7 @@ async def open_streams(port: int, paths: Iterable[tuple[str, object]], on_event:
 
     async def one(n: int, path: str, tag: object) -> None:
         async with gate:
-            stream = Stream(path, on_event, tag)
+            stream = make(path, on_event, tag)
             source = (SOURCE_ADDRESSES[n % len(SOURCE_ADDRESSES)], 0)
             try:
                 await asyncio.wait_for(loop.create_connection(lambda: stream, "127.0.0.1", port, local_addr=source),
