@@ -72,13 +72,8 @@ def main() -> None:
     hold_s = 0.2 if options.smoke else options.hold_s
     servers.prepare_load_generator()
     levels = [n for n in levels if n < servers.open_file_limit() - 100]
-    rows: list[dict[str, object]] = []
-    for name in options.servers.split(","):
-        server = servers.start(name)
-        try:
-            rows += run(lambda: measure(server, levels, hold_s))  # type: ignore[operator]
-        finally:
-            server.stop()
+    rows = servers.on_each(options.servers,
+                           lambda server: run(lambda: measure(server, levels, hold_s)))  # type: ignore[arg-type, return-value]
     print_table(f"Hold: streams on /api/events, each level held {hold_s:g} s", rows)
     save(options.out, "hold", rows)
 

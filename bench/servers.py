@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,6 +129,19 @@ def start(name: str, env: dict[str, str] | None = None, boot_deadline: float = 2
         time.sleep(0.1)
     server.stop()
     raise RuntimeError(f"{name} server did not answer /healthz within {boot_deadline} s:\n{server.log()}")
+
+
+def on_each(names: str, measure: Callable[[BenchServer], list[dict[str, object]]],
+            env: dict[str, str] | None = None) -> list[dict[str, object]]:
+    """Start each server named (`ours,baseline`) in turn, measure it and stop it; all their rows."""
+    rows: list[dict[str, object]] = []
+    for name in names.split(","):
+        server = start(name, env)
+        try:
+            rows += measure(server)
+        finally:
+            server.stop()
+    return rows
 
 
 def load_generator_cpu_s() -> float:

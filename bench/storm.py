@@ -106,13 +106,8 @@ def main() -> None:
     options = parser.parse_args()
     streams = 50 if options.smoke else options.streams
     servers.prepare_load_generator()
-    rows: list[dict[str, object]] = []
-    for name in options.servers.split(","):
-        server = servers.start(name)
-        try:
-            rows.append(run(lambda: measure(server, streams, options.in_flight)))  # type: ignore[arg-type]
-        finally:
-            server.stop()
+    rows = servers.on_each(options.servers,
+                           lambda server: [run(lambda: measure(server, streams, options.in_flight))])  # type: ignore[arg-type, list-item]
     print_table(f"Reconnect storm: {streams} streams cut at once, reopened with Last-Event-ID", rows)
     save(options.out, "storm", rows)
 

@@ -271,6 +271,10 @@ class Job:
         self.state = state
 
 
+compact_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+"""JSON on one line, non-ASCII as is; one encoder for all (`json.dumps` with options makes one a call)."""
+
+
 def job_json(job: Job) -> str:
     """Compact JSON of a job, so an event's `data:` is one line."""
-    return json.dumps(job.to_dict(), separators=(",", ":"), ensure_ascii=False)
+    return compact_json(job.to_dict())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +11,7 @@ from .access import EVERYONE, Owner
 from .errors import JobNotFound, RateLimited
 from .events import frames
 from .hub import Hub, Subscription
-from .jobs import Job, job_json
+from .jobs import Job, compact_json, job_json
 from .sse import encode_comment, encode_event, encode_retry, event_stream, parse_event_id
 from .store import JobStore
 
@@ -174,4 +173,4 @@ def saw_the_end(terminal_id: int | None, since: int | None, last_id: int) -> boo
 
 def snapshot_json(jobs: list[Job]) -> str:
     """The `/api/events` snapshot's data: `{"jobs": [...]}` on one line."""
-    return json.dumps({"jobs": [job.to_dict() for job in jobs]}, separators=(",", ":"), ensure_ascii=False)
+    return compact_json({"jobs": [job.to_dict() for job in jobs]})

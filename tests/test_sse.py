@@ -31,6 +31,13 @@ def test_contract_event_is_event_id_data_in_that_order():
         b'event: progress\nid: 1795655123925592\ndata: {"a":"b\\nc"}\n\n')
 
 
+@pytest.mark.parametrize(("event", "event_id", "data"), [
+    ("state", 0, "{}"), ("snapshot", 2**53 - 1, '{"jobs":[]}'), ("progress", 7, '{"m":"Grüße, 東京 🚀"}'), ("state", 1, ""),
+])
+def test_contract_event_is_what_the_general_encoder_makes_of_the_same_fields(event, event_id, data):
+    assert encode_event(event, event_id, data) == encode(data, event=event, id=event_id)
+
+
 def test_comment_heartbeat_and_retry_are_single_blocks():
     assert encode_comment("server stopping") == b": server stopping\n\n"
     assert HEARTBEAT == b": keep-alive\n\n"

@@ -10,6 +10,8 @@ open mode above all, where no token stands in the way. `ALLOWED_HOSTS` names the
 
 from __future__ import annotations
 
+import functools
+
 from flask import Flask, request
 
 from progress import defaults
@@ -34,13 +36,20 @@ def host_name(host: str) -> str:
     return host.partition(":")[0]
 
 
+@functools.lru_cache(maxsize=256)
+def answers_to(host: str, allowed: tuple[str, ...]) -> bool:
+    """A request's `host` (Werkzeug's: the empty string for a missing or malformed Host) names
+    one of the `allowed` names. Remembered: a server hears the same few names again and again."""
+    name = host_name(host)
+    return bool(name) and host_allowed(name, allowed)
+
+
 def install_allowed_hosts(app: Flask, settings: Settings) -> None:
     """Before any other check or any route: 400 `bad_request` for a name not allowed."""
     allowed = allowed_hosts(settings)
 
     def refuse_unknown_hosts() -> None:
-        name = host_name(request.host)  # Werkzeug's: the empty string for a missing or malformed Host
-        if not name or not host_allowed(name, allowed):
+        if not answers_to(request.host, allowed):
             raise ApiError("bad_request", "This server does not answer to the host name this request "
                                           "was sent to (ALLOWED_HOSTS).")
 

@@ -9,20 +9,23 @@ import os
 from flask import Flask
 
 from progress import defaults
-from progress.flask_adapter import OwnerOfRequest, ProgressExtension
+from progress.flask_adapter import OwnerOfRequest, ProgressExtension, service_of
+from progress.flask_adapter.state import mounted
 from progress.limits import OwnerLimits
 from progress.registry import KindRegistry
 from progress.service import InvalidSchedule, ServiceOptions
 from progress.sqlite_journal import JobsDbInUse
 
-from .allowed_hosts import install_allowed_hosts
+from .allowed_hosts import allowed_hosts, install_allowed_hosts
 from .auth import install_access_control, watch_token_file
 from .data_folder import resolve_data_paths
 from .kinds_environment import kinds_config, settings_schedules
 from .openapi import standalone_part
 from .proxy import ForwardedHeaders
+from .pages import NOSNIFF
 from .request_log import install_request_log
 from .settings import Settings, SettingsError, load_settings
+from .stream_shortcut import StreamShortcut
 
 
 def create_app(settings: Settings | None = None, registry: KindRegistry | None = None,
@@ -47,7 +50,6 @@ def create_app(settings: Settings | None = None, registry: KindRegistry | None =
     app.config["SETTINGS"] = settings
     app.json.sort_keys = False  # keep the contract's field order
     app.json.ensure_ascii = False
-    app.wsgi_app = ForwardedHeaders(app.wsgi_app, settings.forwarded_allow_ips)  # behind a proxy: each client's own address
     install_request_log(app)
     install_allowed_hosts(app, settings)  # before any other check: an unknown Host is refused first
     access = install_access_control(app, settings, owner_of_request)
@@ -60,6 +62,10 @@ def create_app(settings: Settings | None = None, registry: KindRegistry | None =
     except InvalidSchedule as error:
         raise SettingsError(str(error)) from None
     watch_token_file(app, settings, access)
+    if access.owner_without_context is not None:  # streams open without Flask's request cycle
+        app.wsgi_app = StreamShortcut(app.wsgi_app, service_of(app), access.owner_without_context,
+                                      allowed_hosts(settings), [NOSNIFF], mounted(app).api_root)
+    app.wsgi_app = ForwardedHeaders(app.wsgi_app, settings.forwarded_allow_ips)  # behind a proxy: each client's own address
 
     from .errors import register_error_handlers
     from .health import health

@@ -81,6 +81,16 @@ class TokenAccess:
             return Owner(token.name, token.admin) if token else None
         return self.sessions.owner()
 
+    def bearer_owner(self, req: Request) -> Owner | None:
+        """The owner of a right Bearer token from an address not blocked, read without a request
+        context and counting nothing; None for anything else (a cookie, a wrong token, a
+        blocked address), which `owner_of` then settles and counts (web/stream_shortcut.py)."""
+        scheme, _, secret = req.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip() or self.guessing.blocked(req.remote_addr or "local"):
+            return None
+        token = self.book.token_for(secret.strip())
+        return Owner(token.name, token.admin) if token else None
+
     def offered(self, secret: str, req: Request) -> Token | None:
         """The token `secret` is; a wrong one counts against the client's address, and an
         address past its limit is refused (`RateLimited`) before its secret is looked at."""
@@ -99,6 +109,9 @@ class AccessControl:
     mode: str
     owner_of_request: OwnerOfRequest
     tokens: TokenAccess | None = None
+    owner_without_context: OwnerOfRequest | None = None
+    """The owner from the request alone, outside Flask's request context, or None when only
+    `owner_of_request` can tell (web/stream_shortcut.py); unset: this mode cannot tell at all."""
 
 
 def _access() -> AccessControl:
@@ -159,9 +172,9 @@ def install_access_control(app: Flask, settings: Settings, owner_of_request: Own
         book = TokenBook(settings.api_tokens_file.tokens)
         sessions = Sessions(book.token_named, ended_sessions(settings), settings.session_max_age_s)
         tokens = TokenAccess(book, sessions, GuessingLimit())
-        access = AccessControl("tokens", tokens.owner_of, tokens)
+        access = AccessControl("tokens", tokens.owner_of, tokens, tokens.bearer_owner)
     else:
-        access = AccessControl("open", open_access)
+        access = AccessControl("open", open_access, owner_without_context=open_access)
         log.warning("access control is off: no API_TOKENS_FILE, so every client sees and controls every job")
     app.extensions["progress_access"] = access
     app.secret_key = settings.secret_key or secrets.token_urlsafe(32)

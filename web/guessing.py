@@ -36,6 +36,10 @@ class GuessingLimit:
             raise _refusal(wait_s)
         self._blocked.pop(address, None)
 
+    def blocked(self, address: str) -> bool:
+        """`address` is blocked now (`check` would raise); changes nothing."""
+        return self._blocked.get(address, 0.0) > self._clock()
+
     def failed(self, address: str) -> None:
         """Count a wrong token; the one past the limit blocks `address` and raises `RateLimited`."""
         try:

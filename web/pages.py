@@ -21,6 +21,9 @@ CONTENT_SECURITY_POLICY = "; ".join((
 ))
 """Job data is inserted as text, and this policy is the second wall should that ever slip."""
 
+NOSNIFF = ("X-Content-Type-Options", "nosniff")
+"""On every response: nothing is sniffed into another type."""
+
 
 @pages.get("/")
 def dashboard() -> str | Response:
@@ -39,7 +42,7 @@ def job_page(job_id: str) -> str:
 def protect_html(response: Response) -> Response:
     """No response is sniffed into another type (a result file holds whatever a kind wrote, issue
     15); every HTML page (the 404 page too) gets the policy, which the API's JSON and streams need not."""
-    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers[NOSNIFF[0]] = NOSNIFF[1]
     if response.mimetype == "text/html":
         response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
         response.headers["Referrer-Policy"] = "same-origin"

@@ -11,6 +11,7 @@ Stdlib only: `web.settings` parses the setting with it in gunicorn's master.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -39,8 +40,10 @@ class TrustedProxies:
             raise ValueError(f"expected IP addresses or networks joined by commas, or * ({error})") from None
         return cls(networks, any_peer="*" in items)
 
+    @functools.lru_cache(maxsize=4096)  # noqa: B019  # one instance per app, kept for its life
     def is_proxy(self, address: str) -> bool:
-        """An address inside the named networks (never just by `*`: see `client_address`)."""
+        """An address inside the named networks (never just by `*`: see `client_address`).
+        Remembered per address: each request asks it of its peer."""
         try:
             ip = ipaddress.ip_address(address)
         except ValueError:
@@ -82,7 +85,8 @@ class ForwardedHeaders:
         return self.app(environ, start_response)
 
     def _believe(self, environ: dict[str, Any]) -> None:
-        client = self.trusted.client_address(environ.get("HTTP_X_FORWARDED_FOR", ""))
+        forwarded_for = environ.get("HTTP_X_FORWARDED_FOR")
+        client = self.trusted.client_address(forwarded_for) if forwarded_for else None
         if client is not None:
             environ["REMOTE_ADDR"] = client
         scheme = environ.get("HTTP_X_FORWARDED_PROTO", "").rsplit(",", 1)[-1].strip().lower()

@@ -9,6 +9,7 @@ import time
 
 from flask import Flask, Response, g, request
 
+from progress.access import Owner
 from progress.flask_adapter.owners import identified_owner
 from progress.log_values import log_value
 
@@ -20,11 +21,16 @@ def _start_clock() -> None:
 
 
 def _log_request(response: Response) -> Response:
-    owner = identified_owner()
-    elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-    log.info("method=%s path=%s status=%d duration_ms=%.1f owner=%s", log_value(request.method),
-             log_value(request.path), response.status_code, elapsed_ms, log_value(owner.name) if owner else "-")
+    log_request(request.method, request.path, response.status_code, g.get("started", time.perf_counter()),
+                identified_owner())
     return response
+
+
+def log_request(method: str, path: str, status: int, started: float, owner: Owner | None) -> None:
+    """The line of one request that began at `started` (`time.perf_counter()`)."""
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    log.info("method=%s path=%s status=%d duration_ms=%.1f owner=%s", log_value(method), log_value(path),
+             status, elapsed_ms, log_value(owner.name) if owner else "-")
 
 
 def install_request_log(app: Flask) -> None:

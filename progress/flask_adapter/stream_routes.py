@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Request, Response, request
 
 from .owners import current_owner
 from .responses import sse_response
@@ -11,15 +11,15 @@ from .state import service_of
 streams = Blueprint("streams", __name__)
 
 
-def _last_event_id() -> str | None:
+def last_event_id(req: Request) -> str | None:
     """The header wins over `?lastEventId=`, for clients that cannot set headers."""
-    header = request.headers.get("Last-Event-ID")
-    return header if header is not None else request.args.get("lastEventId")
+    header = req.headers.get("Last-Event-ID")
+    return header if header is not None else req.args.get("lastEventId")
 
 
 @streams.get("/jobs/<job_id>/events")
 def job_events(job_id: str) -> Response:
-    stream = service_of().streams.job_stream(job_id, _last_event_id(), current_owner())
+    stream = service_of().streams.job_stream(job_id, last_event_id(request), current_owner())
     if stream is None:
         return Response(status=204)  # the client saw the end: 204 stops EventSource for good
     return sse_response(stream)
@@ -27,5 +27,5 @@ def job_events(job_id: str) -> Response:
 
 @streams.get("/events")
 def all_events() -> Response:
-    stream = service_of().streams.all_stream(_last_event_id(), current_owner())
+    stream = service_of().streams.all_stream(last_event_id(request), current_owner())
     return sse_response(stream)

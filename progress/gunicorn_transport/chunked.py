@@ -18,6 +18,18 @@ from gevent import socket as gevent_socket
 from ..events import Event
 
 
+WILL_DETACH = "progress.will_detach"
+"""Set in a request's environ by the take-over (takeover.py) when it will serve a `Stream`
+answer itself, so the response need not set up its socket for a greenlet that never waits."""
+
+
+def sent_chunked(environ: Mapping[str, Any]) -> bool:
+    """gunicorn sends this request's response chunked: a GET over HTTP/1.1 on its plain socket
+    (not TLS, a subclass; HEAD has no body; HTTP/1.0 is not chunked; HTTP/2 frames its own)."""
+    return (type(environ.get("gunicorn.socket")) is gevent_socket.socket and environ.get("REQUEST_METHOD") == "GET"
+            and environ.get("SERVER_PROTOCOL") == "HTTP/1.1")
+
+
 def http_chunk(frame: bytes) -> bytes:
     """`frame` as one chunk of HTTP/1.1 chunked transfer coding (RFC 9112, 7.1)."""
     return b"%x\r\n%s\r\n" % (len(frame), frame)
@@ -48,12 +60,7 @@ class ChunkedSocket:
     @classmethod
     def from_environ(cls, environ: Mapping[str, Any]) -> ChunkedSocket | None:
         """The socket of this request if gunicorn sends its response chunked, else None."""
-        sock = environ.get("gunicorn.socket")
-        if type(sock) is not gevent_socket.socket:  # absent, or TLS (a subclass)
-            return None
-        if environ.get("REQUEST_METHOD") != "GET" or environ.get("SERVER_PROTOCOL") != "HTTP/1.1":
-            return None  # HEAD has no body; HTTP/1.0 is not chunked; HTTP/2 frames its own
-        return cls(sock)
+        return cls(environ["gunicorn.socket"]) if sent_chunked(environ) else None
 
     @property
     def socket(self) -> gevent_socket.socket:

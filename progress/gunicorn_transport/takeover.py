@@ -19,7 +19,9 @@ and the parser's read-ahead buffer at `wsgi.input.reader.unreader.buf`.
 
 from __future__ import annotations
 
+import functools
 import io
+import time
 from collections.abc import Callable, Iterable
 from email.utils import formatdate
 from typing import Any
@@ -29,7 +31,7 @@ from gevent import socket as gevent_socket
 
 from .. import defaults
 from ..streams import Stream
-from .chunked import ChunkedSocket
+from .chunked import WILL_DETACH, ChunkedSocket, sent_chunked
 from .detached import Drainer, Heartbeats
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -69,6 +71,7 @@ class Takeover:
             where = self._connections.get(client) if _detachable(environ) else None  # type: ignore[arg-type]
             if where is None:
                 return app(environ, start_response)
+            environ[WILL_DETACH] = True
             head: list[Any] = []
 
             def keep_head(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -114,7 +117,7 @@ def _keeps_alive(environ: dict[str, Any]) -> bool:
 def _detachable(environ: dict[str, Any]) -> bool:
     """Where gunicorn would send the response chunked, and its parser holds no byte past
     this request: no body, no pipelined request (which the parser would take away with it)."""
-    return (ChunkedSocket.from_environ(environ) is not None
+    return (sent_chunked(environ)
             and environ.get("CONTENT_LENGTH") in (None, "", "0")
             and "HTTP_TRANSFER_ENCODING" not in environ
             and _nothing_read_ahead(environ))
@@ -131,6 +134,12 @@ def _nothing_read_ahead(environ: dict[str, Any]) -> bool:
 def response_head(status: str, headers: list[tuple[str, str]], keep_alive: bool) -> bytes:
     """The status line and headers gunicorn would send for a chunked response."""
     connection = "keep-alive" if keep_alive else "close"
-    lines = [f"HTTP/1.1 {status}", f"Date: {formatdate(usegmt=True)}", f"Connection: {connection}",
+    lines = [f"HTTP/1.1 {status}", f"Date: {http_date(int(time.time()))}", f"Connection: {connection}",
              "Transfer-Encoding: chunked", *(f"{name}: {value}" for name, value in headers)]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+@functools.lru_cache(maxsize=1)
+def http_date(second: int) -> str:
+    """The `Date` of a response sent in this second (RFC 9110), made once a second in a storm."""
+    return formatdate(second, usegmt=True)
