@@ -2,6 +2,7 @@
 the wire: exact HTTP/1.1, and the connection goes back to gunicorn's keep-alive loop when a stream
 ends. The take-over is on only for the gunicorn versions tested."""
 
+import io
 import logging
 from types import SimpleNamespace
 
@@ -82,3 +83,41 @@ def test_an_untested_gunicorn_keeps_streams_in_its_greenlets_with_one_warning(ca
     assert [record.getMessage() for record in caplog.records] == [
         "gunicorn 99.0 is outside the versions tested (23 to before 28): SSE streams keep a greenlet "
         "each instead of being served detached"]
+
+
+def detachable_request(sock) -> dict:
+    """The environ of a GET over HTTP/1.1 on gunicorn's plain socket, nothing read ahead."""
+    return {"gunicorn.socket": sock, "REQUEST_METHOD": "GET", "SERVER_PROTOCOL": "HTTP/1.1",
+            "wsgi.input": SimpleNamespace(reader=SimpleNamespace(unreader=SimpleNamespace(buf=io.BytesIO())))}
+
+
+@pytest.mark.parametrize("writes", [False, True])
+def test_an_answer_that_is_not_a_stream_reaches_gunicorn_with_its_head_and_writes(writes):
+    """The take-over holds the head until it knows whether it will send the answer itself (issue
+    14 part 8); anything else goes to gunicorn as the app gave it, WSGI's `write()` included."""
+    import gevent.socket
+
+    sock, peer = gevent.socket.socketpair()
+    worker = SimpleNamespace(handle=lambda listener, client, addr: None, wsgi=SimpleNamespace())
+    calls = []
+
+    def app(environ, start_response):
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        if writes:
+            write(b"early ")
+        return [b"body"]
+
+    def gunicorns_start_response(status, headers, exc_info=None):
+        calls.append((status, headers, exc_info))
+        return lambda data: calls.append(data)
+
+    worker.wsgi.wsgi_app = app
+    connections = install(worker, version="27.0.1")
+    connections[sock] = ("listener", "addr")
+    try:
+        body = worker.wsgi.wsgi_app(detachable_request(sock), gunicorns_start_response)
+        assert body == [b"body"]
+        assert calls == [("200 OK", [("Content-Type", "text/plain")], None), *([b"early "] if writes else [])]
+    finally:
+        sock.close()
+        peer.close()

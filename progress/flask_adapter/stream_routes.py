@@ -12,9 +12,12 @@ streams = Blueprint("streams", __name__)
 
 
 def last_event_id(req: Request) -> str | None:
-    """The header wins over `?lastEventId=`, for clients that cannot set headers."""
-    header = req.headers.get("Last-Event-ID")
-    return header if header is not None else req.args.get("lastEventId")
+    """The header wins over `?lastEventId=`, for clients that cannot set headers. (Read from the
+    environ first: most opens have neither, and werkzeug's lookups raise a KeyError for that.)"""
+    header = req.environ.get("HTTP_LAST_EVENT_ID")
+    if header is not None or not req.environ.get("QUERY_STRING"):
+        return header
+    return req.args.get("lastEventId")
 
 
 @streams.get("/jobs/<job_id>/events")

@@ -75,13 +75,22 @@ class Takeover:
             head: list[Any] = []
 
             def keep_head(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-                head[:] = [status, headers]
-                return start_response(status, headers, exc_info)
+                """gunicorn is told the head only if the answer stays its to send."""
+                head[:] = [status, headers, exc_info]
+                return write_now
+
+            def write_now(data: bytes) -> None:
+                """WSGI's `write()`: an app that writes before it returns sends through gunicorn."""
+                write = start_response(*head)
+                head.clear()
+                write(data)
 
             body = app(environ, keep_head)
             if not isinstance(body, Stream) or not head:
+                if head:
+                    start_response(*head)
                 return body
-            self._detach(body, client, where, *head, keep_alive=_keeps_alive(environ))  # type: ignore[arg-type]
+            self._detach(body, client, where, *head[:2], keep_alive=_keeps_alive(environ))  # type: ignore[arg-type]
             raise StopIteration  # gunicorn ends its handler without a word; the connection is ours
 
         return serve_detached_streams
