@@ -109,7 +109,9 @@ class Takeover:
             else:
                 conn.socket.close()
 
-        heartbeats = self._heartbeats.setdefault(stream.quiet_s, Heartbeats(stream.quiet_s))
+        heartbeats = self._heartbeats.get(stream.quiet_s)
+        if heartbeats is None:  # one per interval, made once
+            heartbeats = self._heartbeats[stream.quiet_s] = Heartbeats(stream.quiet_s)
         try:
             Drainer.run(stream, ChunkedSocket(sock), response_head(status, headers, keep_alive), give_back,
                         heartbeats)
