@@ -12,7 +12,7 @@ import re
 import socket
 import struct
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import uvloop
 
@@ -109,8 +109,10 @@ ephemeral ports (`ip_local_port_range`), too few for the largest hold levels."""
 
 
 async def open_streams(port: int, paths: Iterable[tuple[str, object]], on_event: OnEvent | None = None,
-                       in_flight: int = 200, deadline_s: float = 60.0, make: MakeStream = Stream) -> list[Stream]:
-    """Open one stream per (path, tag), at most `in_flight` still waiting for their first event.
+                       in_flight: int = 200, deadline_s: float = 60.0, make: MakeStream = Stream,
+                       sources: Sequence[str] = SOURCE_ADDRESSES) -> list[Stream]:
+    """Open one stream per (path, tag), at most `in_flight` still waiting for their first event,
+    from the loopback addresses `sources` in turn.
 
     Returns the streams that got their first event within the deadline; the others are closed.
     """
@@ -122,7 +124,7 @@ async def open_streams(port: int, paths: Iterable[tuple[str, object]], on_event:
     async def one(n: int, path: str, tag: object) -> None:
         async with gate:
             stream = make(path, on_event, tag)
-            source = (SOURCE_ADDRESSES[n % len(SOURCE_ADDRESSES)], 0)
+            source = (sources[n % len(sources)], 0)
             try:
                 await asyncio.wait_for(loop.create_connection(lambda: stream, "127.0.0.1", port, local_addr=source),
                                        deadline - time.monotonic())

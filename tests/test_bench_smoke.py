@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import ROOT
 
 SCRIPTS = ("bench.hold", "bench.fanout", "bench.fanout_redis", "bench.jobs", "bench.looplag", "bench.soak", "bench.store",
-           "bench.delayed", "bench.state_burst", "bench.storm")
+           "bench.delayed", "bench.state_burst", "bench.storm", "bench.hold_redis")
 
 
 @pytest.fixture(scope="module")
