@@ -15,7 +15,6 @@ events and a new job's event after it.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import defaultdict
 

@@ -11,7 +11,8 @@ from .access import EVERYONE, Owner
 from .errors import JobNotFound, RateLimited
 from .events import frames
 from .hub import Hub, Subscription
-from .jobs import Job, compact_json, job_json
+from .jobs import Job, job_json
+from .snapshots import Snapshots
 from .sse import encode_comment, encode_event, encode_retry, event_stream, parse_event_id
 from .store import JobStore
 
@@ -88,6 +89,7 @@ class StreamService:
         self.heartbeat_s = heartbeat_s
         self.streams_per_owner = streams_per_owner
         self._retry = encode_retry(retry_ms)
+        self._snapshots = Snapshots()
 
     def job_stream(self, job_id: str, last_event_id: str | None,
                    viewer: Owner = EVERYONE) -> Stream | None:
@@ -149,7 +151,7 @@ class StreamService:
             return self._unavailable(error)
         sub.skip_through(view.last_id)
         if view.missed is None:
-            return Opened(self._retry + encode_event("snapshot", view.last_id, snapshot_json(view.jobs)), sub)
+            return Opened(self._retry + self._snapshots.event(view.last_id, view.jobs), sub)
         return Opened(self._retry + frames(view.missed), sub)
 
     def _unavailable(self, error: Exception) -> Opened:
@@ -170,7 +172,3 @@ def saw_the_end(terminal_id: int | None, since: int | None, last_id: int) -> boo
     """The Resuming table's 204 row: a usable id at or after the job's terminal event."""
     return terminal_id is not None and since is not None and terminal_id <= since <= last_id
 
-
-def snapshot_json(jobs: list[Job]) -> str:
-    """The `/api/events` snapshot's data: `{"jobs": [...]}` on one line."""
-    return compact_json({"jobs": [job.to_dict() for job in jobs]})
