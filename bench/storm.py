@@ -21,7 +21,7 @@ from collections import defaultdict
 import httpx
 
 from . import servers
-from .report import arguments, percentile, print_table, save
+from .report import arguments, busy, percentile, print_table, save
 from .sse_client import JOB_ID, OnEvent, Stream, close_all, open_streams, run, wait_until
 
 
@@ -73,12 +73,12 @@ async def measure(server: servers.BenchServer, streams: int, in_flight: int) -> 
         live_before = states.reached(missed_job, held, 3)
         expected = {tuple(states.ids[missed_job][id(stream)]) for stream in held}
         resume_ids = [states.snapshot_id[id(stream)] for stream in held]
-        before = server.cost()
+        before, own = server.cost(), servers.load_generator_cpu_s()
         cut_at = time.perf_counter()
         close_all(held)
         back = await open_streams(server.port, [("/api/events", resume_id) for resume_id in resume_ids], on_event,
                                   in_flight=in_flight, deadline_s=180, make=Resuming)
-        after = server.cost()
+        after, own, wall = server.cost(), servers.load_generator_cpu_s() - own, time.perf_counter() - cut_at
         reconnect_ms = [(stream.first_event_at - cut_at) * 1000 for stream in back]  # type: ignore[operator]
         exact = sum(1 for stream in back if tuple(states.ids[missed_job][id(stream)]) in expected
                     and states.snapshot_id.get(id(stream)) is None)
@@ -92,6 +92,7 @@ async def measure(server: servers.BenchServer, streams: int, in_flight: int) -> 
         "reconnect_p50_ms": percentile(reconnect_ms, 50), "reconnect_p99_ms": percentile(reconnect_ms, 99),
         "cpu_per_reopen_us": (after.cpu_s - before.cpu_s) / max(len(back), 1) * 1e6,
         "resumed_exactly": exact, "live_at_end": live_after,
+        "loadgen_cpu": busy(own, wall),
     }
 
 
