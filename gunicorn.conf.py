@@ -48,6 +48,13 @@ worker_class = "gevent"
 # workers need REDIS_URL; `on_starting` below refuses them otherwise.
 workers = 1
 
+# Several workers (with REDIS_URL) share one listening socket, and a worker whose loop is
+# free takes the next connection, so streams spread evenly and a busy worker takes fewer.
+# gunicorn's `reuse_port` (a socket per worker, the kernel hashing connections to them)
+# spread them no more evenly and queued connections behind busy workers, so it stays off
+# (measured with 100,000 streams on six workers: docs/performance.md).
+reuse_port = False
+
 # Connections gunicorn serves at once. A stream taken over (see `post_worker_init`)
 # no longer counts here; streams are bounded by the open-file limit (`ulimit -n`):
 # raise it to match. At that limit gevent retries accepting with a back-off and a
