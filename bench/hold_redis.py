@@ -103,7 +103,7 @@ def measure(deployment: Deployment, streams: int, processes: int, hold_s: float,
         child.join(60)
     connect_ms = [ms for report in reports for ms in report[2]]
     return {
-        "workers": len(workers), "reuse_port": reuse_port, "streams": opened, "asked": streams,
+        "server": deployment.name, "reuse_port": reuse_port, "streams": opened, "asked": streams,
         "open_s": max(report[1] for report in reports), "connect_p99_ms": percentile(connect_ms, 99),
         "cpu_per_open_us": (after_open.cpu_s - before.cpu_s) / max(opened, 1) * 1e6,
         "rss_mib": held.rss / 2**20, "rss_per_stream_kb": (held.rss - before.rss) / max(opened, 1) / 1000,
