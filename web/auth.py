@@ -66,6 +66,17 @@ class TokenBook:
         return self._by_name.get(name)
 
 
+def bearer_secret(req: Request) -> str | None:
+    """The secret of an `Authorization: Bearer <secret>` header, or None without one."""
+    scheme, _, secret = req.headers.get("Authorization", "").partition(" ")
+    return secret.strip() if scheme.lower() == "bearer" and secret.strip() else None
+
+
+def client_address(req: Request) -> str:
+    """Whom wrong tokens are counted against: the address the proxy middleware settled on."""
+    return req.remote_addr or "local"
+
+
 class TokenAccess:
     """Owners from API tokens: a Bearer token, else the page's session cookie."""
 
@@ -75,9 +86,9 @@ class TokenAccess:
         self.guessing = guessing
 
     def owner_of(self, req: Request) -> Owner | None:
-        scheme, _, secret = req.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and secret.strip():
-            token = self.offered(secret.strip(), req)
+        secret = bearer_secret(req)
+        if secret is not None:
+            token = self.offered(secret, req)
             return Owner(token.name, token.admin) if token else None
         return self.sessions.owner()
 
@@ -85,16 +96,16 @@ class TokenAccess:
         """The owner of a right Bearer token from an address not blocked, read without a request
         context and counting nothing; None for anything else (a cookie, a wrong token, a
         blocked address), which `owner_of` then settles and counts (web/stream_shortcut.py)."""
-        scheme, _, secret = req.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not secret.strip() or self.guessing.blocked(req.remote_addr or "local"):
+        secret = bearer_secret(req)
+        if secret is None or self.guessing.blocked(client_address(req)):
             return None
-        token = self.book.token_for(secret.strip())
+        token = self.book.token_for(secret)
         return Owner(token.name, token.admin) if token else None
 
     def offered(self, secret: str, req: Request) -> Token | None:
         """The token `secret` is; a wrong one counts against the client's address, and an
         address past its limit is refused (`RateLimited`) before its secret is looked at."""
-        address = req.remote_addr or "local"
+        address = client_address(req)
         self.guessing.check(address)
         token = self.book.token_for(secret)
         if token is None:
