@@ -8,15 +8,12 @@ from werkzeug.exceptions import NotFound
 
 from progress.errors import ProgressError
 from progress.flask_adapter import json_error
-
-
-def is_api_path(path: str) -> bool:
-    return path == "/api" or path.startswith("/api/")
+from progress.flask_adapter.state import mounted
 
 
 def wants_json() -> bool:
     """The API and health check always speak JSON; pages do when a client asks for it."""
-    if is_api_path(request.path) or request.path == "/healthz":
+    if mounted().is_api_path(request.path) or request.path == "/healthz":
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json"
