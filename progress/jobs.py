@@ -235,7 +235,7 @@ class Job:
     def to_record(self) -> str:
         """Everything needed to rebuild the job in any process; times stay exact floats."""
         result = self.result
-        return json.dumps({
+        return compact_json({
             "id": self.id, "owner": self.owner, "kind": self.kind, "params": self.params,
             "state": self.state.value, "done": self.progress.done, "total": self.progress.total,
             "message": self.progress.message, "created": self.created_at, "started": self.started_at,
@@ -245,7 +245,7 @@ class Job:
             "attempt": self.attempt, "max_attempts": self.max_attempts, "backoff": self.retry_backoff_s,
             "retry_errors": self.retry_errors, "run_at": self.run_at, "timeout": self.timeout_s,
             "failed_items": self.failed_items,
-        }, separators=(",", ":"), ensure_ascii=False)
+        })
 
     @classmethod
     def from_record(cls, record: str | bytes, sequence: int = 0) -> Job:

@@ -6,7 +6,6 @@ JSON is encoded here rather than by `jsonify`, which follows the host app's JSON
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Response, request
@@ -14,6 +13,7 @@ from flask import Response, request
 from .. import defaults
 from ..gunicorn_transport.chunked import WILL_DETACH, ChunkedSocket
 from ..gunicorn_transport.direct import DirectReader
+from ..jobs import compact_json
 from ..streams import Stream
 
 SSE_CONTENT_TYPE = "text/event-stream"
@@ -23,7 +23,7 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """Compact UTF-8 JSON, keys in the order given."""
-    body = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    body = compact_json(value)
     return Response(body + "\n", status=status, headers=headers, content_type="application/json")
 
 
