@@ -11,6 +11,7 @@ from flask import Flask
 from progress import defaults
 from progress.flask_adapter import OwnerOfRequest, ProgressExtension, service_of
 from progress.flask_adapter.state import mounted
+from progress.gunicorn_transport import STREAM_OPENER_KEY
 from progress.limits import OwnerLimits
 from progress.registry import KindRegistry
 from progress.service import InvalidSchedule, ServiceOptions
@@ -63,8 +64,11 @@ def create_app(settings: Settings | None = None, registry: KindRegistry | None =
         raise SettingsError(str(error)) from None
     watch_token_file(app, settings, access)
     if access.owner_without_context is not None:  # streams open without Flask's request cycle
-        app.wsgi_app = StreamShortcut(app.wsgi_app, service_of(app), access.owner_without_context,
-                                      allowed_hosts(settings), [NOSNIFF], mounted(app).api_root)
+        shortcut = StreamShortcut(app.wsgi_app, service_of(app), access.owner_without_context,
+                                  allowed_hosts(settings), [NOSNIFF], mounted(app).api_root)
+        app.wsgi_app = shortcut
+        # and, under gunicorn, before gunicorn reads the request (progress/gunicorn_transport/front_door.py)
+        app.extensions[STREAM_OPENER_KEY] = ForwardedHeaders(shortcut.open_only, settings.forwarded_allow_ips)
     app.wsgi_app = ForwardedHeaders(app.wsgi_app, settings.forwarded_allow_ips)  # behind a proxy: each client's own address
 
     from .errors import register_error_handlers

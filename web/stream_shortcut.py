@@ -51,11 +51,17 @@ class StreamShortcut:
         self.route = re.compile(rf"{re.escape(api_root)}/(?:events|jobs/([^/]+)/events)")
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        answer = self.open_only(environ, start_response)
+        return self.app(environ, start_response) if answer is None else answer
+
+    def open_only(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Stream | None:
+        """The stream of a plain stream request, its response started; None, with nothing
+        started, for any other request (a `StreamOpener` of progress.gunicorn_transport)."""
         started = time.perf_counter()
         request = Request(environ)  # werkzeug's parsing, as Flask's own request object would read it
         opened = self._open(request)
         if opened is None:
-            return self.app(environ, start_response)
+            return None
         stream, owner = opened
         prepare_stream(stream, environ)
         start_response(STATUS_OK, self.headers)

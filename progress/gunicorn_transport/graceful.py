@@ -24,7 +24,7 @@ from ..service import ProgressService
 
 def install(worker: Any, service: ProgressService, connections: Collection[socket.socket]) -> None:
     """Called from `post_worker_init`, before the worker starts serving; `connections` are
-    those gunicorn is serving (`takeover.Connections` keeps them)."""
+    those gunicorn is serving (`takeover.track_connections` keeps them)."""
     gunicorn_exit = worker.handle_exit
 
     def stop(signum: int, frame: Any) -> None:

@@ -37,30 +37,32 @@ from .detached import Drainer, Heartbeats
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-class Connections:
-    """Every connection one gunicorn gevent worker is serving, with the listener it came in
-    on: for the take-over, and for closing idle ones at shutdown (graceful.py)."""
+OpenConnections = dict[gevent_socket.socket, tuple[Any, Any]]
+"""Every connection one gunicorn gevent worker is serving, with the listener it came in on
+and the peer's address: for the take-over, and for closing idle ones at shutdown (graceful.py)."""
 
-    def __init__(self, worker: Any) -> None:
-        self.open: dict[gevent_socket.socket, tuple[Any, Any]] = {}
-        serve = worker.handle
 
-        def handle(listener: Any, client: gevent_socket.socket, addr: Any) -> None:
-            self.open[client] = (listener, addr)
-            try:
-                serve(listener, client, addr)
-            finally:
-                self.open.pop(client, None)
+def track_connections(worker: Any, open_connections: OpenConnections) -> OpenConnections:
+    """Keep the worker's connections in `open_connections` while its `handle` serves them."""
+    serve = worker.handle
 
-        worker.handle = handle  # the worker binds `self.handle` when it starts serving, after this
+    def handle(listener: Any, client: gevent_socket.socket, addr: Any) -> None:
+        open_connections[client] = (listener, addr)
+        try:
+            serve(listener, client, addr)
+        finally:
+            open_connections.pop(client, None)
+
+    worker.handle = handle  # the worker binds `self.handle` when it starts serving, after this
+    return open_connections
 
 
 class Takeover:
     """Installed on one gunicorn gevent worker whose connections are tracked."""
 
-    def __init__(self, worker: Any, connections: Connections) -> None:
+    def __init__(self, worker: Any, connections: OpenConnections) -> None:
         self._worker = worker
-        self._connections = connections.open
+        self._connections = connections
         self._heartbeats: dict[float, Heartbeats] = {}
 
     def wrap(self, app: WSGIApp) -> WSGIApp:
@@ -90,12 +92,12 @@ class Takeover:
                 if head:
                     start_response(*head)
                 return body
-            self._detach(body, client, where, *head[:2], keep_alive=_keeps_alive(environ))  # type: ignore[arg-type]
+            self.detach(body, client, where, *head[:2], keep_alive=keeps_alive(environ))  # type: ignore[arg-type]
             raise StopIteration  # gunicorn ends its handler without a word; the connection is ours
 
         return serve_detached_streams
 
-    def _detach(self, stream: Stream, client: gevent_socket.socket, where: tuple[Any, Any], status: str,
+    def detach(self, stream: Stream, client: gevent_socket.socket, where: tuple[Any, Any], status: str,
                 headers: list[tuple[str, str]], keep_alive: bool) -> None:
         """Take the descriptor from gunicorn's socket object and serve `stream` on it detached."""
         sock = gevent_socket.socket(fileno=client.detach())
@@ -120,7 +122,7 @@ class Takeover:
             raise
 
 
-def _keeps_alive(environ: dict[str, Any]) -> bool:
+def keeps_alive(environ: dict[str, Any]) -> bool:
     """HTTP/1.1 keeps the connection unless the client said `Connection: close`."""
     return "close" not in environ.get("HTTP_CONNECTION", "").lower()
 
