@@ -98,7 +98,7 @@ class Takeover:
         return serve_detached_streams
 
     def detach(self, stream: Stream, client: gevent_socket.socket, where: tuple[Any, Any], status: str,
-                headers: list[tuple[str, str]], keep_alive: bool) -> None:
+               headers: list[tuple[str, str]], keep_alive: bool) -> None:
         """Take the descriptor from gunicorn's socket object and serve `stream` on it detached."""
         sock = gevent_socket.socket(fileno=client.detach())
         sock.settimeout(defaults.SLOW_CLIENT_CUTOFF_S)
