@@ -2,11 +2,15 @@
 while a write waits, and the stream's endings, order and HTTP framing stay exact."""
 
 import gc
+import socket
+import struct
 
 import gevent
 import greenlet
+import pytest
+from gevent import socket as gevent_socket
 
-from progress.gunicorn_transport.chunked import http_chunk
+from progress.gunicorn_transport.chunked import ChunkedSocket, http_chunk
 from progress.gunicorn_transport.detached import HEARTBEAT_CHUNK, LAST_CHUNK, Drainer, Heartbeats
 from progress.hub import Hub
 from progress.sse import SERVER_STOPPING
@@ -162,3 +166,52 @@ def test_the_heartbeat_greenlet_lets_the_loop_run_between_batches(monkeypatch):
     watcher = gevent.spawn(watch)
     watcher.join(timeout=1)
     assert {2, 4} <= seen  # the loop ran while the first tick's heartbeats were part written
+
+
+@pytest.fixture
+def tcp_pair():
+    """A connected TCP pair over loopback: the server's end wrapped as the take-over wraps it."""
+    with gevent_socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        client = gevent_socket.create_connection(listener.getsockname())
+        server, _ = listener.accept()
+    yield ChunkedSocket(server), client
+    server.close()
+    client.close()
+
+
+def test_a_client_that_resets_ends_its_stream_at_once_not_at_the_heartbeat(tcp_pair):
+    sock, client = tcp_pair
+    hub = Hub()
+    ends = detach(Opened(b"first", hub.subscribe()), sock, Heartbeats(30.0))
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    client.close()  # a reset, as a proxy or a network blip cuts a connection
+    gevent.sleep(0.2)
+    assert ends.calls == [False]
+    assert hub.subscriber_count == 0
+
+
+def test_a_client_that_closes_is_found_by_a_heartbeat_sent_at_once(tcp_pair):
+    sock, client = tcp_pair
+    hub = Hub()
+    ends = detach(Opened(b"first", hub.subscribe()), sock, Heartbeats(30.0))
+    client.close()  # a tab closed: the server's heartbeat now draws a reset
+    gevent.sleep(0.2)
+    assert ends.calls == [False]
+    assert hub.subscriber_count == 0
+
+
+def test_a_client_that_only_stops_sending_keeps_reading_its_stream(tcp_pair):
+    sock, client = tcp_pair
+    hub = Hub()
+    ends = detach(Opened(b"first", hub.subscribe("a")), sock, Heartbeats(30.0))
+    client.shutdown(socket.SHUT_WR)  # as `nc` does once its input ends
+    gevent.sleep(0.2)
+    event = publish_state(hub, "a", "succeeded", terminal=True)
+    gevent.sleep(0.2)
+    received = b""
+    while not received.endswith(LAST_CHUNK):
+        received += client.recv(1 << 16)
+    assert received == HEAD + http_chunk(b"first") + HEARTBEAT_CHUNK + http_chunk(event.frame) + LAST_CHUNK
+    assert ends.calls == [True]

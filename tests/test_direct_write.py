@@ -2,6 +2,7 @@
 stream's order and endings exact (progress/gunicorn_transport/direct.py, issue #6)."""
 
 import json
+import os
 
 import gevent
 import pytest
@@ -14,6 +15,10 @@ from progress.sse import event_stream
 from tests import raw_http
 from tests.conftest import start_job
 from tests.test_hub import publish_progress, publish_state
+
+
+NOT_A_SOCKET = os.open(os.devnull, os.O_RDONLY)
+"""One descriptor for every `SmallSocket`, open for the session."""
 
 
 class SmallSocket:
@@ -34,6 +39,9 @@ class SmallSocket:
 
     def send_rest(self, data: bytes) -> None:
         self.wire += data
+
+    def fileno(self) -> int:
+        return NOT_A_SOCKET  # epoll refuses it: the hang-up watch leaves it to the heartbeat
 
 
 def serve(sub, sock: SmallSocket, heartbeat: float = 10.0) -> gevent.Greenlet:

@@ -2,6 +2,8 @@
 when the hard limit keeps it below `worker_connections` (issue #6)."""
 
 import resource
+import socket
+import struct
 import subprocess
 import sys
 
@@ -34,4 +36,41 @@ def test_a_server_whose_hard_limit_caps_the_streams_says_so_at_start(tmp_path):
     try:
         assert f"the open-file limit is {cap}, so a worker holds fewer than 20000 streams" in server.log()
     finally:
+        server.stop()
+
+
+def open_stream_socket(port: int) -> socket.socket:
+    """A raw `/api/events` stream, returned once its first bytes arrived."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    try:
+        sock.sendall(b"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert sock.recv(1 << 16).startswith(b"HTTP/1.1 200 OK")
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def test_streams_reset_at_once_free_their_sockets_for_the_clients_coming_back(tmp_path):
+    """A proxy or network blip resets every stream, and every client comes back: the worker
+    must not hold the old sockets until a heartbeat finds them (15 s here), or the new ones
+    meet the open-file limit and wait in the backlog (docs/performance.md, sixth round)."""
+    def limit_files() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+
+    server = start_server(tmp_path, env={"SSE_HEARTBEAT_S": "15"}, before_exec=limit_files)
+    port = int(server.url.rsplit(":", 1)[1])
+    streams: list[socket.socket] = []
+    try:
+        for _ in range(2):  # 2 x 150 streams: more than the limit unless the reset ones are freed
+            while len(streams) < 150:
+                streams.append(open_stream_socket(port))  # each waits at most 10 s
+            while streams:
+                sock = streams.pop()
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                sock.close()
+        assert "Too many open files" not in server.log()
+    finally:
+        for sock in streams:
+            sock.close()
         server.stop()

@@ -66,6 +66,9 @@ class ChunkedSocket:
     def socket(self) -> gevent_socket.socket:
         return self._sock
 
+    def fileno(self) -> int:
+        return self._fd
+
     def send_now(self, data: bytes) -> int:
         """Bytes written without waiting (0 when the socket would block).
 

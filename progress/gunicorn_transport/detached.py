@@ -21,6 +21,7 @@ from ..hub import Subscription
 from ..sse import HEARTBEAT
 from ..streams import Stream
 from .chunked import ChunkedSocket, Outbox, chunk_of, http_chunk
+from .hangups import HangUps
 
 LAST_CHUNK = b"0\r\n\r\n"
 """Ends a chunked HTTP/1.1 body; the connection can carry the next request."""
@@ -38,20 +39,24 @@ another request (the body ended cleanly and the server is not stopping)."""
 
 class Heartbeats:
     """One greenlet for every detached stream: a comment to each one quiet for `quiet_s`,
-    which is also how a client that left without a word is found."""
+    which is also how a client that left without a word is found; one that resets or closes
+    its connection is found at once (hangups.py)."""
 
     def __init__(self, quiet_s: float) -> None:
         self.quiet_s = quiet_s
         self._drainers: set[Drainer] = set()
         self._greenlet: gevent.Greenlet | None = None
+        self._hangups = HangUps()
 
     def add(self, drainer: Drainer) -> None:
         self._drainers.add(drainer)
+        self._hangups.watch(drainer.fileno, drainer)
         if self._greenlet is None:
             self._greenlet = gevent.spawn(self._run)
 
     def discard(self, drainer: Drainer) -> None:
         self._drainers.discard(drainer)
+        self._hangups.forget(drainer.fileno, drainer)
 
     def _run(self) -> None:
         """Every quarter of `quiet_s`, to the streams that would otherwise pass `quiet_s` in
@@ -114,6 +119,14 @@ class Drainer:
         if not self._running:
             self._running = True
             gevent.spawn(self._drain)
+
+    @property
+    def fileno(self) -> int:
+        return self._outbox.sock.fileno()
+
+    def client_gone(self) -> None:
+        """The client reset or closed the connection: end the stream now."""
+        self._sub.end()
 
     def settle(self) -> None:
         """Nothing to forget: the drainer asks the subscription itself what is left."""
