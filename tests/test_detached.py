@@ -181,22 +181,20 @@ def tcp_pair():
     client.close()
 
 
-def test_a_client_that_resets_ends_its_stream_at_once_not_at_the_heartbeat(tcp_pair):
-    sock, client = tcp_pair
-    hub = Hub()
-    ends = detach(Opened(b"first", hub.subscribe()), sock, Heartbeats(30.0))
+def reset(client: gevent_socket.socket) -> None:
+    """A reset, as a proxy or a network blip cuts a connection."""
     client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    client.close()  # a reset, as a proxy or a network blip cuts a connection
-    gevent.sleep(0.2)
-    assert ends.calls == [False]
-    assert hub.subscriber_count == 0
+    client.close()
 
 
-def test_a_client_that_closes_is_found_by_a_heartbeat_sent_at_once(tcp_pair):
+@pytest.mark.parametrize("hang_up", [reset, gevent_socket.socket.close],  # a close: a tab closed
+                         ids=["reset", "close"])
+def test_a_client_that_hangs_up_ends_its_stream_at_once_not_at_the_next_heartbeat(tcp_pair, hang_up):
+    """A close is found by a heartbeat sent at once, which the closed socket answers with a reset."""
     sock, client = tcp_pair
     hub = Hub()
     ends = detach(Opened(b"first", hub.subscribe()), sock, Heartbeats(30.0))
-    client.close()  # a tab closed: the server's heartbeat now draws a reset
+    hang_up(client)
     gevent.sleep(0.2)
     assert ends.calls == [False]
     assert hub.subscriber_count == 0
