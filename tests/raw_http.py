@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -28,6 +29,19 @@ def connect(url: str, timeout: float = 10.0, receive_buffer: int | None = None) 
     sock.settimeout(timeout)
     sock.connect((parts.hostname, parts.port))
     return sock
+
+
+@contextlib.contextmanager
+def loopback_pair() -> Iterator[tuple[socket.socket, socket.socket, tuple[str, int], socket.socket]]:
+    """A TCP connection over loopback, in this process: (listener, the server's end, the
+    client's address, the client's end); all closed at the end."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        with socket.create_connection(listener.getsockname()) as client:
+            server, addr = listener.accept()
+            with server:
+                yield listener, server, addr, client
 
 
 def request(method: str, target: str, headers: dict[str, str] | None = None) -> h11.Request:

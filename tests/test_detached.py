@@ -8,13 +8,13 @@ import struct
 import gevent
 import greenlet
 import pytest
-from gevent import socket as gevent_socket
 
 from progress.gunicorn_transport.chunked import ChunkedSocket, http_chunk
 from progress.gunicorn_transport.detached import HEARTBEAT_CHUNK, LAST_CHUNK, Drainer, Heartbeats
 from progress.hub import Hub
 from progress.sse import SERVER_STOPPING
 from progress.streams import Opened, Stream
+from tests import raw_http
 from tests.test_direct_write import SmallSocket
 from tests.test_hub import publish_progress, publish_state
 
@@ -171,23 +171,17 @@ def test_the_heartbeat_greenlet_lets_the_loop_run_between_batches(monkeypatch):
 @pytest.fixture
 def tcp_pair():
     """A connected TCP pair over loopback: the server's end wrapped as the take-over wraps it."""
-    with gevent_socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(1)
-        client = gevent_socket.create_connection(listener.getsockname())
-        server, _ = listener.accept()
-    yield ChunkedSocket(server), client
-    server.close()
-    client.close()
+    with raw_http.loopback_pair() as (_, server, _, client):
+        yield ChunkedSocket(server), client
 
 
-def reset(client: gevent_socket.socket) -> None:
+def reset(client: socket.socket) -> None:
     """A reset, as a proxy or a network blip cuts a connection."""
     client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     client.close()
 
 
-@pytest.mark.parametrize("hang_up", [reset, gevent_socket.socket.close],  # a close: a tab closed
+@pytest.mark.parametrize("hang_up", [reset, socket.socket.close],  # a close: a tab closed
                          ids=["reset", "close"])
 def test_a_client_that_hangs_up_ends_its_stream_at_once_not_at_the_next_heartbeat(tcp_pair, hang_up):
     """A close is found by a heartbeat sent at once, which the closed socket answers with a reset."""

@@ -1,7 +1,8 @@
 """Streams opened before gunicorn reads the request (progress/gunicorn_transport/front_door.py,
 issue 14 part 8): a plain stream request is answered by the app's `StreamOpener`; anything
 else stays on the socket, untouched, for gunicorn. On a real `gunicorn -k gevent` whose
-`pre_request` hook logs what gunicorn itself read (tests/spy_gunicorn.conf.py)."""
+`pre_request` hook logs what gunicorn itself read (tests/spy_gunicorn.conf.py), and in the
+process on a loopback connection."""
 
 import os
 import signal
@@ -10,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from gunicorn.config import Config
 
 from progress.gunicorn_transport.front_door import FrontDoor, plain_stream_request
@@ -126,3 +126,55 @@ def test_a_silent_connection_does_not_hold_the_exit(tmp_path):
         server.process.wait(15)
     assert time.monotonic() - signalled < 8
     assert server.process.returncode == 0 and "[ERROR]" not in server.log()
+
+
+class Worker:
+    """What the front door reads of gunicorn's worker."""
+
+    alive = True
+    cfg = Config()
+
+
+@pytest.fixture
+def connection():
+    with raw_http.loopback_pair() as pair:
+        yield pair
+
+
+def serve_first_request(connection, opener) -> tuple[list[bytes], list[tuple]]:
+    """Run the front door on one connection: what gunicorn's `handle` then read, and what was detached."""
+    listener, server, addr, client = connection
+    read_by_gunicorn: list[bytes] = []
+    detached: list[tuple] = []
+    door = FrontDoor(Worker(), opener, lambda *args: detached.append(args))
+    client.sendall(PLAIN)
+    door.wrap(lambda _listener, sock, _addr: read_by_gunicorn.append(sock.recv(1 << 16)))(listener, server, addr)
+    return read_by_gunicorn, detached
+
+
+def test_a_stream_the_opener_gives_is_detached_with_its_head_and_the_request_taken_off(connection):
+    stream = object()
+
+    def opener(environ, start_response):
+        assert (environ["PATH_INFO"], environ["HTTP_ACCEPT"], environ["REMOTE_ADDR"]) == \
+            ("/api/events", "text/event-stream", "127.0.0.1")
+        start_response("200 OK", [("Content-Type", "text/event-stream")])
+        return stream
+
+    read_by_gunicorn, [detached] = serve_first_request(connection, opener)
+    assert read_by_gunicorn == []
+    assert detached[0] is stream and detached[3:] == ("200 OK", [("Content-Type", "text/event-stream")], True)
+    _, server, _, _ = connection
+    server.setblocking(False)
+    with pytest.raises(BlockingIOError):
+        server.recv(1)  # nothing left unread
+
+
+def failing_opener(environ, start_response):
+    raise RuntimeError("a bug")
+
+
+@pytest.mark.parametrize("opener", [lambda environ, start_response: None, failing_opener], ids=["refused", "failed"])
+def test_a_request_the_opener_does_not_take_reaches_gunicorn_whole(connection, opener):
+    read_by_gunicorn, detached = serve_first_request(connection, opener)
+    assert read_by_gunicorn == [PLAIN] and detached == []

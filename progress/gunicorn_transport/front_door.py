@@ -23,18 +23,19 @@ import functools
 import logging
 import os
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
 import httptools
 from gunicorn.http.wsgi import base_environ
 
+from ..log_values import log_value
 from ..streams import Stream
 from .chunked import WILL_DETACH
 from .takeover import keeps_alive
 
-StreamOpener = Callable[[dict[str, Any], Callable[..., Any]], "Iterable[bytes] | None"]
+StreamOpener = Callable[[dict[str, Any], Callable[..., Any]], "Stream | None"]
 """A WSGI app that answers only what it can answer with a `Stream` body, and returns None
 without calling `start_response` (or changing anything) for every other request."""
 
@@ -102,12 +103,10 @@ class FrontDoor:
         try:
             body = self._opener(environ, lambda status, headers, exc_info=None: answer.extend((status, headers)))
         except Exception:  # a bug in the opener: the app's own route answers it (a 500 at worst)
-            log.exception("a StreamOpener failed on %s; gunicorn serves the request", environ["PATH_INFO"])
+            log.exception("a StreamOpener failed on %s; gunicorn serves the request", log_value(environ["PATH_INFO"]))
             return False
         if body is None:
             return False
-        if not isinstance(body, Stream):
-            raise TypeError(f"a StreamOpener answered with {type(body).__name__}, not a Stream")
         try:
             client.recv(len(head))  # the request, now answered, taken off the socket
         except OSError:
