@@ -8,7 +8,9 @@ stream routes itself in the plain case: a GET without a body, to a Host the serv
 to, from an owner known from the request alone (open access, or a Bearer token) who may
 open that stream. Anything else goes to Flask unchanged, which checks it all again and
 answers it (a refusal in the contract's JSON): this path only ever says yes, with the
-same checks, the same response and the same log line as the Flask route.
+same checks, the same response and the same log line as the Flask route. Under gunicorn,
+`open_only` is also the front door's `StreamOpener`, which asks it before gunicorn has
+even read the request (progress/gunicorn_transport/front_door.py).
 """
 
 from __future__ import annotations
