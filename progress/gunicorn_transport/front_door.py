@@ -20,15 +20,16 @@ turn it off), and `gunicorn.http.wsgi.base_environ`. gunicorn's `pre_request` ho
 from __future__ import annotations
 
 import functools
+import io
 import logging
 import os
 import socket
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import unquote_to_bytes
 
 import httptools
 from gunicorn.http.wsgi import base_environ
+from gunicorn.util import unquote_to_wsgi_str
 
 from ..log_values import log_value
 from ..streams import Stream
@@ -119,8 +120,8 @@ class FrontDoor:
     def _environ(self, listener: Any, client: Any, addr: tuple[Any, ...], target: bytes,
                  headers: list[tuple[bytes, bytes]]) -> dict[str, Any] | None:
         """What gunicorn's `wsgi.create` makes of this request (None: leave it to gunicorn)."""
-        url = httptools.parse_url(target)
-        if url.fragment is not None or url.schema is not None:
+        url = httptools.parse_url(target)  # origin form: a path, a query, perhaps a fragment
+        if url.fragment is not None:
             return None
         environ = {**self._base_environ}
         for name, value in headers:
@@ -129,7 +130,7 @@ class FrontDoor:
             environ[key] = f"{environ[key]},{text}" if key in environ else text
         server_name, server_port = _server_address(listener)
         environ.update({
-            "wsgi.input": _EMPTY_BODY,
+            "wsgi.input": io.BytesIO(),
             "wsgi.url_scheme": "http",
             "gunicorn.socket": client,
             "REQUEST_METHOD": "GET",
@@ -140,29 +141,11 @@ class FrontDoor:
             "REMOTE_PORT": str(addr[1]),
             "SERVER_NAME": server_name,
             "SERVER_PORT": server_port,
-            "PATH_INFO": _unquote(url.path),
+            "PATH_INFO": unquote_to_wsgi_str(url.path),
             "SCRIPT_NAME": "",
             WILL_DETACH: True,
         })
         return environ
-
-
-class _EmptyBody:
-    """`wsgi.input` of a request without a body."""
-
-    def read(self, size: int = -1) -> bytes:
-        return b""
-
-    readline = read
-
-    def readlines(self, hint: int = -1) -> list[bytes]:
-        return []
-
-    def __iter__(self) -> Any:
-        return iter(())
-
-
-_EMPTY_BODY = _EmptyBody()
 
 
 @functools.lru_cache(maxsize=64)
@@ -171,12 +154,6 @@ def _server_address(listener: Any) -> tuple[str, str]:
     kernel on every connection)."""
     host, port = listener.getsockname()[:2]
     return host, str(port)
-
-
-@functools.lru_cache(maxsize=1024)
-def _unquote(path: bytes) -> str:
-    """gunicorn's `unquote_to_wsgi_str`: percent-decoded, then read as latin-1 (PEP 3333)."""
-    return unquote_to_bytes(path).decode("latin-1")
 
 
 class _Head:
