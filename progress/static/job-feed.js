@@ -79,12 +79,17 @@ export class JobFeed {
     return [...this.viewers.keys()].filter((id) => !this.settled.has(id));
   }
 
+  /** `<prefix>/api/jobs/<id>`: the job, and with `/events` after it, its stream. */
+  jobUrl(jobId) {
+    return `${this.apiRoot}/jobs/${encodeURIComponent(jobId)}`;
+  }
+
   openStream(jobId) {
     this.stream?.close();
     this.following = jobId;
     this.covered = null;
     const all = jobId === ALL_JOBS;
-    const url = all ? `${this.apiRoot}/events` : `${this.apiRoot}/jobs/${encodeURIComponent(jobId)}/events`;
+    const url = all ? `${this.apiRoot}/events` : `${this.jobUrl(jobId)}/events`;
     this.stream = new LiveStream(url,
       all ? (type, data) => this.receiveAll(type, data) : (type, job) => this.deliver(job),
       (status) => { if (status === "live") this.plan(); }, // back: look up what failed meanwhile
@@ -130,7 +135,7 @@ export class JobFeed {
   lookUp(ids) {
     for (const id of ids) {
       this.covered.add(id);
-      getJson(`${this.apiRoot}/jobs/${encodeURIComponent(id)}`).then((job) => this.deliver(job), (error) => {
+      getJson(this.jobUrl(id)).then((job) => this.deliver(job), (error) => {
         if (!this.refused(id, error)) this.covered?.delete(id); // unreachable: asked again once the stream is live
       });
     }
@@ -147,7 +152,7 @@ export class JobFeed {
    * itself says whether to open it again. */
   async jobGoesOn(jobId) {
     try {
-      this.deliver(await getJson(`${this.apiRoot}/jobs/${encodeURIComponent(jobId)}`));
+      this.deliver(await getJson(this.jobUrl(jobId)));
     } catch (error) {
       this.refused(jobId, error);
     }
